@@ -1,0 +1,496 @@
+"""The shared cache: SQLAlchemy Core tables and writes for SQLite (embedded) and PostgreSQL (shared).
+
+Snapshot tables (alerts, nodes, instances) key on (source_system, entity_key). A complete fetch
+upserts what it saw and marks the rest of its mapping inactive; a partial fetch marks nothing.
+Metrics key on (source_system, entity_key, metric_name, observed_at_utc) and are only inserted.
+Each (source, mapping) batch is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.types import TypeDecorator
+
+from monlab.errors import CacheError
+from monlab.redact import scrub_text
+from monlab.transform import MappedBatch, canonical_json
+
+log = logging.getLogger("monlab.cache")
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend; SQLite stores it as naive UTC text."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column; attach a timezone")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = MetaData()
+
+
+def _snapshot_table(name: str, *typed: Column) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("source_system", String(32), primary_key=True),
+        Column("entity_key", String(255), primary_key=True),
+        Column("mapping_id", String(64), nullable=False),
+        Column("collected_at_utc", UTCDateTime, nullable=False),
+        Column("payload_hash", String(64), nullable=False),
+        *typed,
+        Column("is_active", Boolean, nullable=False),
+        Column("first_seen_utc", UTCDateTime, nullable=False),
+        Column("changed_at_utc", UTCDateTime, nullable=False),
+        Column("inactive_since_utc", UTCDateTime),
+        Column("run_id", String(64), nullable=False),
+        Column("payload_json", Text, nullable=False),
+    )
+
+
+alerts = _snapshot_table(
+    "cache_monitoring_alerts",
+    Column("alert_name", String(255)),
+    Column("severity", String(32)),
+    Column("state", String(32)),
+    Column("resource", String(255)),
+    Column("summary", Text),
+    Column("started_at_utc", UTCDateTime),
+)
+
+nodes = _snapshot_table(
+    "cache_monitoring_nodes",
+    Column("node_name", String(255)),
+    Column("node_type", String(64)),
+    Column("address", String(512)),
+    Column("status", String(32)),
+    Column("status_detail", Text),
+    Column("check_interval_s", Integer),
+    Column("last_check_utc", UTCDateTime),
+)
+
+instances = _snapshot_table(
+    "cache_perf_instances",
+    Column("instance_name", String(255)),
+    Column("instance_type", String(64)),
+    Column("location", String(255)),
+    Column("health", String(32)),
+    Column("health_detail", Text),
+    Column("observed_at_utc", UTCDateTime),
+)
+
+metrics = Table(
+    "cache_perf_metrics",
+    metadata,
+    Column("source_system", String(32), primary_key=True),
+    Column("entity_key", String(255), primary_key=True),
+    Column("metric_name", String(128), primary_key=True),
+    Column("observed_at_utc", UTCDateTime, primary_key=True),
+    Column("mapping_id", String(64), nullable=False),
+    Column("collected_at_utc", UTCDateTime, nullable=False),
+    Column("payload_hash", String(64), nullable=False),
+    Column("value", Float),
+    # NaN and infinities are not portable (SQLite stores NaN as NULL): value is then NULL and
+    # value_text keeps "NaN", "+Inf" or "-Inf".
+    Column("value_text", String(32)),
+    Column("unit", String(32)),
+    Column("run_id", String(64), nullable=False),
+)
+
+run_log = Table(
+    "monlab_run_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("source_system", String(32), nullable=False),
+    Column("mapping_id", String(64)),
+    Column("step", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("complete", Boolean),
+    Column("fetched", Integer, nullable=False, default=0),
+    Column("inserted", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("inactivated", Integer, nullable=False, default=0),
+    Column("rejected", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("as_of_utc", UTCDateTime, nullable=False),
+    Column("started_at_utc", UTCDateTime, nullable=False),
+    Column("finished_at_utc", UTCDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False, default=0),
+)
+
+rejects = Table(
+    "monlab_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("source_system", String(32), nullable=False),
+    Column("mapping_id", String(64), nullable=False),
+    Column("entity_key", String(255)),
+    Column("reason", Text, nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("rejected_at_utc", UTCDateTime, nullable=False),
+)
+
+request_audit = Table(
+    "monlab_request_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("source_system", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("path_template", String(255), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", Integer),
+    Column("outcome", String(64), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("recorded_at_utc", UTCDateTime, nullable=False),
+)
+
+SNAPSHOT_TABLES = {table.name: table for table in (alerts, nodes, instances)}
+ALL_CACHE_TABLES = {**SNAPSHOT_TABLES, metrics.name: metrics}
+_BOOKKEEPING = {
+    "source_system", "entity_key", "mapping_id", "collected_at_utc", "payload_hash", "is_active",
+    "first_seen_utc", "changed_at_utc", "inactive_since_utc", "run_id", "payload_json", "value_text",
+}
+
+
+def typed_columns(table_name: str) -> list[str]:
+    """Return the columns of a cache table that the contract fills."""
+    table = ALL_CACHE_TABLES[table_name]
+    return [column.name for column in table.columns if column.name not in _BOOKKEEPING]
+
+
+def safe_url(url: str) -> str:
+    """Return a database URL fit for messages: the password masked, whatever the URL's shape."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return scrub_text(url)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event below start transactions, so they can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of
+        # failing when both try to upgrade a read lock.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass
+class WriteCounts:
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    inactivated: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+
+class Cache:
+    """The cache database of one run."""
+
+    def __init__(self, url: str, schema: str | None = None):
+        self.url = url
+        self.schema = schema
+        try:
+            engine = create_engine(url)
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise CacheError(f"invalid database URL {safe_url(url)!r}: {scrub_text(str(exc))}") from None
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        if schema and engine.dialect.name != "sqlite":
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def create(self) -> None:
+        """Create the schema and every table that does not exist yet."""
+        try:
+            with self.engine.begin() as connection:
+                if self.schema and self.dialect == "postgresql":
+                    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                metadata.create_all(connection)
+        except SQLAlchemyError as exc:
+            raise CacheError(f"cannot open the cache at {safe_url(self.url)}: {_short_db_error(exc)}") from None
+
+    def _insert(self, table: Table):
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif self.dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            raise CacheError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
+        return dialect_insert(table)
+
+    def write_batch(self, batch: MappedBatch, *, run_id: str, collected_at: datetime, complete: bool) -> WriteCounts:
+        """Write one mapping's rows and rejects in one transaction and return the counts."""
+        mapping = batch.mapping
+        counts = WriteCounts(fetched=len(batch.rows) + len(batch.rejects), rejected=len(batch.rejects), duplicates=batch.duplicates)
+        try:
+            with self.engine.begin() as connection:
+                if mapping.is_metric:
+                    self._write_metrics(connection, batch, run_id, collected_at, counts)
+                else:
+                    self._write_snapshot(connection, batch, run_id, collected_at, complete, counts)
+                self._write_rejects(connection, batch, run_id, collected_at)
+        except SQLAlchemyError as exc:
+            raise CacheError(f"writing {mapping.id} to {mapping.table} failed: {_short_db_error(exc)}") from None
+        return counts
+
+    def _write_snapshot(self, connection, batch, run_id, collected_at, complete, counts) -> None:
+        mapping = batch.mapping
+        table = SNAPSHOT_TABLES[mapping.table]
+        keys = [row.entity_key for row in batch.rows]
+        existing = {}
+        for chunk in _chunks(keys, 500):
+            result = connection.execute(
+                select(table.c.entity_key, table.c.payload_hash, table.c.is_active, table.c.first_seen_utc).where(
+                    table.c.source_system == mapping.source_system, table.c.entity_key.in_(chunk)
+                )
+            )
+            existing.update({found.entity_key: found for found in result})
+
+        changed_rows, unchanged_keys = [], []
+        for row in batch.rows:
+            previous = existing.get(row.entity_key)
+            if previous is not None and previous.payload_hash == row.payload_hash and previous.is_active:
+                unchanged_keys.append(row.entity_key)
+                continue
+            if previous is None:
+                counts.inserted += 1
+            else:
+                counts.updated += 1
+            changed_rows.append(
+                {
+                    **row.values,
+                    "source_system": mapping.source_system,
+                    "entity_key": row.entity_key,
+                    "mapping_id": mapping.id,
+                    "collected_at_utc": collected_at,
+                    "payload_hash": row.payload_hash,
+                    "is_active": True,
+                    "first_seen_utc": previous.first_seen_utc if previous is not None else collected_at,
+                    "changed_at_utc": collected_at,
+                    "inactive_since_utc": None,
+                    "run_id": run_id,
+                    "payload_json": canonical_json(row.payload),
+                }
+            )
+
+        if changed_rows:
+            statement = self._insert(table)
+            kept = {"source_system", "entity_key", "first_seen_utc"}
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.source_system, table.c.entity_key],
+                set_={name: statement.excluded[name] for name in changed_rows[0] if name not in kept},
+            )
+            connection.execute(statement, changed_rows)
+
+        if unchanged_keys:
+            for chunk in _chunks(unchanged_keys, 500):
+                connection.execute(
+                    update(table)
+                    .where(table.c.source_system == mapping.source_system, table.c.entity_key.in_(chunk))
+                    .values(collected_at_utc=collected_at, run_id=run_id)
+                )
+            counts.unchanged = len(unchanged_keys)
+
+        if complete:
+            counts.inactivated = self._inactivate_unseen(connection, table, mapping, set(keys), collected_at, run_id)
+
+    def _inactivate_unseen(self, connection, table, mapping, seen: set[str], collected_at, run_id) -> int:
+        active = connection.execute(
+            select(table.c.entity_key).where(
+                table.c.source_system == mapping.source_system,
+                table.c.mapping_id == mapping.id,
+                table.c.is_active.is_(True),
+            )
+        ).scalars()
+        gone = [key for key in active if key not in seen]
+        for chunk in _chunks(gone, 500):
+            connection.execute(
+                update(table)
+                .where(table.c.source_system == mapping.source_system, table.c.entity_key.in_(chunk))
+                .values(is_active=False, inactive_since_utc=collected_at, run_id=run_id)
+            )
+        return len(gone)
+
+    def _write_metrics(self, connection, batch, run_id, collected_at, counts) -> None:
+        mapping = batch.mapping
+        rows = []
+        for row in batch.rows:
+            value = row.values["value"]
+            finite = value is not None and math.isfinite(value)
+            rows.append(
+                {
+                    **row.values,
+                    "value": value if finite else None,
+                    "value_text": None if finite or value is None else _special_text(value),
+                    "source_system": mapping.source_system,
+                    "entity_key": row.entity_key,
+                    "mapping_id": mapping.id,
+                    "collected_at_utc": collected_at,
+                    "payload_hash": row.payload_hash,
+                    "run_id": run_id,
+                }
+            )
+        if not rows:
+            return
+        existing = set()
+        names = sorted({row["metric_name"] for row in rows})
+        times = [row["observed_at_utc"] for row in rows]
+        result = connection.execute(
+            select(metrics.c.entity_key, metrics.c.metric_name, metrics.c.observed_at_utc).where(
+                metrics.c.source_system == mapping.source_system,
+                metrics.c.metric_name.in_(names),
+                metrics.c.observed_at_utc >= min(times),
+                metrics.c.observed_at_utc <= max(times),
+            )
+        )
+        existing = {(found.entity_key, found.metric_name, found.observed_at_utc) for found in result}
+        new_rows = [row for row in rows if (row["entity_key"], row["metric_name"], row["observed_at_utc"]) not in existing]
+        counts.unchanged = len(rows) - len(new_rows)
+        counts.inserted = len(new_rows)
+        if new_rows:
+            statement = self._insert(metrics).on_conflict_do_nothing(
+                index_elements=[metrics.c.source_system, metrics.c.entity_key, metrics.c.metric_name, metrics.c.observed_at_utc]
+            )
+            connection.execute(statement, new_rows)
+
+    def _write_rejects(self, connection, batch, run_id, collected_at) -> None:
+        if not batch.rejects:
+            return
+        connection.execute(
+            insert(rejects),
+            [
+                {
+                    "run_id": run_id,
+                    "source_system": reject.source_system,
+                    "mapping_id": reject.mapping_id,
+                    "entity_key": reject.entity_key,
+                    "reason": reject.reason,
+                    "payload_json": canonical_json(reject.payload),
+                    "rejected_at_utc": collected_at,
+                }
+                for reject in batch.rejects
+            ],
+        )
+
+    def record_run(self, **values: Any) -> None:
+        """Append one line to the run log."""
+        values.setdefault("finished_at_utc", values.get("started_at_utc"))
+        if values.get("error"):
+            values["error"] = scrub_text(values["error"])
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(run_log).values(**values))
+        except SQLAlchemyError as exc:
+            raise CacheError(f"writing the run log failed: {_short_db_error(exc)}") from None
+
+    def record_audit(self, run_id: str, entries: Iterable[Any], recorded_at: datetime) -> None:
+        rows = [{"run_id": run_id, "source_system": entry.source, "recorded_at_utc": recorded_at, **_audit_fields(entry)} for entry in entries]
+        if not rows:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(insert(request_audit), rows)
+
+    def read(self, statement) -> list[dict[str, Any]]:
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _audit_fields(entry: Any) -> dict[str, Any]:
+    return {
+        "service": entry.service,
+        "method": entry.method,
+        "host": entry.host,
+        "path_template": entry.path_template,
+        "attempt": entry.attempt,
+        "status": entry.status,
+        "outcome": entry.outcome,
+        "duration_ms": entry.duration_ms,
+        "bytes": entry.bytes,
+    }
+
+
+def _special_text(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "+Inf" if value > 0 else "-Inf"
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _short_db_error(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None)
+    message = str(original if original is not None else exc).strip().splitlines()[0]
+    return scrub_text(message)
+
+
+def payload_of(row: dict[str, Any]) -> Any:
+    return json.loads(row["payload_json"])

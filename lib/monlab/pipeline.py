@@ -1,0 +1,234 @@
+"""The steps of one run, called by the pipeline notebooks: open, preflight, ingest, report.
+
+Every step reads and writes the cache, so each notebook of the pipeline can run in its own kernel.
+A source that fails is recorded with its sanitized error and the other sources go on; its last
+good rows stay in the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from monlab import preflight, replay
+from monlab.cache import Cache, WriteCounts, run_log
+from monlab.config import Settings
+from monlab.contract import Contract, load_contract
+from monlab.errors import ConfigError, MonlabError, SourceError
+from monlab.fetch import AuditTrail, GuardedClient
+from monlab.policy import Policy, load_policy
+from monlab.redact import register_secrets, scrub_text
+from monlab.sources import SourceContext, SourceNote, StreamBatch, load_source
+from monlab.transform import apply_mapping
+
+log = logging.getLogger("monlab.pipeline")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class Run:
+    """One run: its settings, id, frozen as-of time and the opened cache, contract and policy."""
+
+    settings: Settings
+    run_id: str
+    as_of: datetime
+    cache: Cache
+    contract: Contract
+    policy: Policy
+
+
+@dataclass
+class SourceOutcome:
+    """What ingesting one source did."""
+
+    source: str
+    status: str
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    writes: dict[str, WriteCounts] = field(default_factory=dict)
+    requests: int = 0
+
+
+def open_run(settings: Settings, run_id: str | None = None) -> Run:
+    """Open the cache (creating missing tables), load the contract and policy, and fix the as-of time."""
+    register_secrets(settings.secret_values())
+    cache = Cache(settings.db_url, settings.db_schema)
+    cache.create()
+    return Run(
+        settings=settings,
+        run_id=run_id or new_run_id(),
+        as_of=replay.run_as_of(settings),
+        cache=cache,
+        contract=load_contract(settings.contract_path),
+        policy=load_policy(settings.policy_path),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def record_preflight(run: Run) -> list[preflight.Check]:
+    """Run the checklist and record it in the run log as ok or blocked."""
+    checks = preflight.run_checklist(run.settings)
+    ok = preflight.passed(checks)
+    stamp = _now()
+    run.cache.record_run(
+        run_id=run.run_id,
+        source_system="all",
+        step="preflight",
+        status="ok" if ok else "blocked",
+        error=None if ok else preflight.blocking_reasons(checks),
+        as_of_utc=run.as_of,
+        started_at_utc=stamp,
+        finished_at_utc=stamp,
+    )
+    if not ok:
+        log.error("preflight failed, no cache writes in run %s: %s", run.run_id, preflight.blocking_reasons(checks))
+    return checks
+
+
+def preflight_block(run: Run) -> str | None:
+    """Return why the run is blocked, or None; runs the checklist if this run has not yet."""
+    rows = run.cache.read(
+        select(run_log.c.status, run_log.c.error)
+        .where(run_log.c.run_id == run.run_id, run_log.c.step == "preflight")
+        .order_by(run_log.c.id.desc())
+        .limit(1)
+    )
+    if not rows:
+        checks = record_preflight(run)
+        return None if preflight.passed(checks) else preflight.blocking_reasons(checks)
+    return None if rows[0]["status"] == "ok" else rows[0]["error"]
+
+
+def _write_stream(run: Run, outcome: SourceOutcome, batch: StreamBatch) -> None:
+    mappings = run.contract.for_stream(batch.stream)
+    if not mappings:
+        log.warning("%s: stream %s has no mapping in the contract; %d records skipped", outcome.source, batch.stream, len(batch.records))
+        return
+    for mapping in mappings:
+        started = _now()
+        mapped = apply_mapping(mapping, batch.records, tuple(run.settings.secret_values()))
+        counts = run.cache.write_batch(mapped, run_id=run.run_id, collected_at=run.as_of, complete=batch.complete)
+        outcome.writes[mapping.id] = counts
+        finished = _now()
+        run.cache.record_run(
+            run_id=run.run_id,
+            source_system=mapping.source_system,
+            mapping_id=mapping.id,
+            step="write",
+            status="ok" if batch.complete else "partial",
+            complete=batch.complete,
+            as_of_utc=run.as_of,
+            started_at_utc=started,
+            finished_at_utc=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+            **vars(counts),
+        )
+        for reject in mapped.rejects:
+            log.warning("%s: rejected a record of %s (key %s): %s", mapping.source_system, mapping.id, reject.entity_key or "unknown", reject.reason)
+        log.info(
+            "%s: %s -> %s: %d fetched, %d inserted, %d updated, %d unchanged, %d inactivated, %d rejected",
+            mapping.source_system, mapping.id, mapping.table, counts.fetched, counts.inserted, counts.updated,
+            counts.unchanged, counts.inactivated, counts.rejected,
+        )
+
+
+def _clients(run: Run, module, audit: AuditTrail) -> dict[str, GuardedClient]:
+    urls = replay.base_urls(run.settings, module.NAME)
+    policy = run.policy.for_source(module.NAME)
+    headers_for = getattr(module, "headers", None)
+    headers = headers_for(run.settings) if headers_for else None
+    return {
+        service: GuardedClient(policy, service, urls[service], headers=headers, audit=audit)
+        for service in module.SERVICES
+    }
+
+
+def ingest_source(run: Run, source: str) -> SourceOutcome:
+    """Fetch one source, map its records and write them; never raises for a source failure."""
+    outcome = SourceOutcome(source=source, status="ok")
+    started = _now()
+    audit = AuditTrail()
+    try:
+        module = load_source(source)
+        context = SourceContext(settings=run.settings, clients=_clients(run, module, audit), as_of=run.as_of, options=run.settings.options(source))
+        with replay.cassette(run.settings, source, module.SERVICES, run.as_of):
+            for item in module.collect(context):
+                if isinstance(item, SourceNote):
+                    outcome.notes.append(scrub_text(item.message))
+                    if item.status == "partial":
+                        outcome.status = "partial"
+                    continue
+                _write_stream(run, outcome, item)
+    except SourceError as exc:
+        outcome.status = exc.status
+        outcome.error = scrub_text(str(exc))
+    except (ConfigError, MonlabError) as exc:
+        outcome.status = "failed"
+        outcome.error = scrub_text(str(exc))
+
+    if outcome.error:
+        log.error("%s: %s; the cache keeps its last good rows", source, outcome.error)
+    outcome.requests = len(audit.entries)
+    finished = _now()
+    run.cache.record_audit(run.run_id, audit.entries, finished)
+    run.cache.record_run(
+        run_id=run.run_id,
+        source_system=source,
+        step="fetch",
+        status=outcome.status,
+        complete=outcome.status == "ok",
+        error="; ".join(filter(None, [outcome.error, *outcome.notes])) or None,
+        fetched=sum(counts.fetched for counts in outcome.writes.values()),
+        rejected=sum(counts.rejected for counts in outcome.writes.values()),
+        as_of_utc=run.as_of,
+        started_at_utc=started,
+        finished_at_utc=finished,
+        duration_ms=int((finished - started).total_seconds() * 1000),
+    )
+    return outcome
+
+
+def ingest(run: Run, role: str) -> list[SourceOutcome]:
+    """Ingest every selected source of one role ("monitoring" or "performance")."""
+    selected = [source for source in run.settings.sources if load_source(source).ROLE == role]
+    blocked = preflight_block(run)
+    if blocked:
+        stamp = _now()
+        for source in selected:
+            run.cache.record_run(
+                run_id=run.run_id, source_system=source, step="fetch", status="blocked",
+                error=f"preflight failed: {blocked}", as_of_utc=run.as_of, started_at_utc=stamp, finished_at_utc=stamp,
+            )
+        return [SourceOutcome(source=source, status="blocked", error=f"preflight failed: {blocked}") for source in selected]
+    outcomes = []
+    for source in selected:
+        clock = time.monotonic()
+        outcomes.append(ingest_source(run, source))
+        log.info("%s: ingest finished with status %s in %.2f s", source, outcomes[-1].status, time.monotonic() - clock)
+    return outcomes
+
+
+def outcome_rows(outcomes: list[SourceOutcome]) -> list[dict]:
+    """Return one row per (source, mapping) write, for a notebook table; no timings, so it is stable."""
+    rows = []
+    for outcome in outcomes:
+        if not outcome.writes:
+            rows.append({"source": outcome.source, "mapping": "-", "status": outcome.status, "fetched": 0, "inserted": 0, "updated": 0, "unchanged": 0, "inactivated": 0, "rejected": 0, "error": outcome.error or ""})
+        for mapping_id, counts in outcome.writes.items():
+            rows.append({
+                "source": outcome.source, "mapping": mapping_id, "status": outcome.status, "fetched": counts.fetched,
+                "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged,
+                "inactivated": counts.inactivated, "rejected": counts.rejected, "error": outcome.error or "",
+            })
+    return rows

@@ -1,0 +1,108 @@
+"""Scrubbing of secrets by name and by value, for logs, errors, cassettes, notebooks and stored payloads."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Iterable
+from urllib.parse import quote, quote_plus
+
+MASK = "[REDACTED]"
+
+# Parameter, header and field names whose value is always a secret, whatever it is.
+SECRET_NAMES = (
+    "api_key",
+    "apikey",
+    "appid",
+    "token",
+    "access_token",
+    "password",
+    "passwd",
+    "secret",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+)
+
+_NAME_ALTERNATION = "|".join(re.escape(name) for name in SECRET_NAMES)
+# name=value in query strings and form bodies, name: value in headers, "name": "value" in JSON.
+_NAME_PATTERNS = (
+    re.compile(rf"(?i)\b({_NAME_ALTERNATION})=([^&\s\"'<>]+)"),
+    re.compile(rf"(?i)([\"']?(?:{_NAME_ALTERNATION})[\"']?\s*:\s*[\"'])([^\"']+)([\"'])"),
+    re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"),
+    # The password part of a database URL.
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)"),
+)
+
+# The values of every secret this process was configured with; filled by register_secrets().
+_registered: set[str] = set()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add configured secret values that every redaction in this process must scrub."""
+    for value in values:
+        if value and len(value) >= 4:
+            _registered.add(value)
+
+
+def registered_secrets() -> frozenset[str]:
+    return frozenset(_registered)
+
+
+def _value_forms(values: Iterable[str]) -> list[str]:
+    forms: set[str] = set()
+    for value in values:
+        if not value:
+            continue
+        forms.update({value, quote(value, safe=""), quote_plus(value)})
+    # Longest first, so that a secret that contains another is masked whole.
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """Mask every known secret value (also URL-encoded) and every value of a secret-named field."""
+    if not text:
+        return text
+    for form in _value_forms([*_registered, *extra_secrets]):
+        text = text.replace(form, MASK)
+    text = _NAME_PATTERNS[0].sub(lambda m: f"{m.group(1)}={MASK}", text)
+    text = _NAME_PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    text = _NAME_PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _NAME_PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    return text
+
+
+def is_secret_name(name: str) -> bool:
+    return name.strip().lower() in SECRET_NAMES
+
+
+def scrub_data(value: Any, extra_secrets: Iterable[str] = ()) -> Any:
+    """Return a copy of a JSON-like value with secret-named fields masked and secret values scrubbed."""
+    extra = tuple(extra_secrets)
+    if isinstance(value, dict):
+        return {
+            key: MASK if isinstance(key, str) and is_secret_name(key) else scrub_data(item, extra)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_data(item, extra) for item in value]
+    if isinstance(value, str):
+        return scrub_text(value, extra)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that renders each record and scrubs its message and traceback text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg = scrub_text(message)
+        record.args = None
+        if record.exc_info:
+            formatter = logging.Formatter()
+            record.exc_text = scrub_text(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = scrub_text(record.stack_info)
+        return True

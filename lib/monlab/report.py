@@ -1,0 +1,229 @@
+"""The daily ops report, built from the cache alone: xlsx, html and a summary in the run's log file.
+
+Sections: top critical alerts, down resource summary, instance health snapshot, stale data
+warnings. Times are UTC. Nothing here calls a source API.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from monlab.cache import alerts, instances, metrics, nodes, request_audit, run_log
+from monlab.freshness import feed_freshness
+from monlab.pipeline import Run
+from monlab.redact import scrub_text
+
+log = logging.getLogger("monlab.report")
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "warning": 2, "medium": 3, "low": 4, "info": 5}
+DOWN_NODE_STATUSES = ("down", "degraded")
+DOWN_INSTANCE_HEALTH = ("critical", "down")
+TOP_ALERTS = 10
+SECTIONS = ("Top critical alerts", "Down resource summary", "Instance health snapshot", "Stale data warnings")
+
+
+@dataclass
+class Report:
+    """The report's tables and summary facts, ready to render."""
+
+    as_of: datetime
+    sources: tuple[str, ...]
+    sections: dict[str, pd.DataFrame]
+    freshness: pd.DataFrame
+    summary: dict[str, str] = field(default_factory=dict)
+
+
+def _utc_text(value: datetime | None) -> str:
+    return "" if value is None or pd.isna(value) else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _hours_between(earlier: datetime | None, later: datetime) -> float | None:
+    if earlier is None:
+        return None
+    return round((later - earlier).total_seconds() / 3600.0, 1)
+
+
+def top_alerts(run: Run) -> pd.DataFrame:
+    rows = run.cache.read(select(alerts).where(alerts.c.is_active.is_(True)))
+    rows.sort(key=lambda row: (SEVERITY_RANK.get((row["severity"] or "").lower(), 9), row["started_at_utc"] or run.as_of, row["entity_key"]))
+    return pd.DataFrame(
+        [
+            {
+                "Severity": row["severity"],
+                "Source": row["source_system"],
+                "Alert": row["alert_name"],
+                "Resource": row["resource"],
+                "Summary": row["summary"] or "",
+                "Started": _utc_text(row["started_at_utc"]),
+                "Open for (h)": _hours_between(row["started_at_utc"], run.as_of),
+            }
+            for row in rows[:TOP_ALERTS]
+        ],
+        columns=["Severity", "Source", "Alert", "Resource", "Summary", "Started", "Open for (h)"],
+    )
+
+
+def down_resources(run: Run) -> pd.DataFrame:
+    node_rows = run.cache.read(select(nodes).where(nodes.c.is_active.is_(True), nodes.c.status.in_(DOWN_NODE_STATUSES)))
+    instance_rows = run.cache.read(select(instances).where(instances.c.is_active.is_(True), instances.c.health.in_(DOWN_INSTANCE_HEALTH)))
+    rows = [
+        {"Source": row["source_system"], "Kind": "node", "Name": row["node_name"], "Status": row["status"],
+         "Detail": row["status_detail"] or "", "Address": row["address"] or "", "Status since": _utc_text(row["changed_at_utc"])}
+        for row in node_rows
+    ] + [
+        {"Source": row["source_system"], "Kind": "instance", "Name": row["instance_name"], "Status": row["health"],
+         "Detail": row["health_detail"] or "", "Address": row["location"] or "", "Status since": _utc_text(row["changed_at_utc"])}
+        for row in instance_rows
+    ]
+    rows.sort(key=lambda row: (row["Status"] != "down", row["Source"], row["Name"] or ""))
+    return pd.DataFrame(rows, columns=["Source", "Kind", "Name", "Status", "Detail", "Address", "Status since"])
+
+
+def _latest_metrics(run: Run) -> dict[tuple[str, str], str]:
+    """Return, per (source, entity), the latest value of each metric as short text."""
+    rows = run.cache.read(select(metrics).where(metrics.c.observed_at_utc <= run.as_of))
+    latest: dict[tuple[str, str, str], dict] = {}
+    for row in rows:
+        key = (row["source_system"], row["entity_key"], row["metric_name"])
+        if key not in latest or row["observed_at_utc"] > latest[key]["observed_at_utc"]:
+            latest[key] = row
+    texts: dict[tuple[str, str], list[str]] = {}
+    for (source, entity, name), row in sorted(latest.items()):
+        value = row["value_text"] if row["value"] is None else f"{row['value']:g}"
+        texts.setdefault((source, entity), []).append(f"{name} {value} {row['unit'] or ''}".strip())
+    return {key: "; ".join(parts) for key, parts in texts.items()}
+
+
+def instance_health(run: Run) -> pd.DataFrame:
+    rows = run.cache.read(select(instances).where(instances.c.is_active.is_(True)))
+    latest = _latest_metrics(run)
+    rows.sort(key=lambda row: (row["source_system"], row["instance_name"] or ""))
+    return pd.DataFrame(
+        [
+            {
+                "Source": row["source_system"],
+                "Instance": row["instance_name"],
+                "Type": row["instance_type"],
+                "Health": row["health"],
+                "Detail": row["health_detail"] or "",
+                "Observed": _utc_text(row["observed_at_utc"]),
+                "Latest metrics": latest.get((row["source_system"], row["entity_key"]), ""),
+            }
+            for row in rows
+        ],
+        columns=["Source", "Instance", "Type", "Health", "Detail", "Observed", "Latest metrics"],
+    )
+
+
+def _run_problems(run: Run) -> list[dict]:
+    rows = run.cache.read(
+        select(run_log).where(run_log.c.run_id == run.run_id, run_log.c.step.in_(("fetch", "preflight")), run_log.c.status != "ok")
+    )
+    return [
+        {"Source": row["source_system"], "Feed": row["step"], "Warning": f"{row['status']} in this run",
+         "Detail": scrub_text(row["error"] or ""), "Last good collection": ""}
+        for row in rows
+    ]
+
+
+def stale_warnings(run: Run, freshness: pd.DataFrame) -> pd.DataFrame:
+    rows = _run_problems(run)
+    for feed in freshness.to_dict("records"):
+        if feed["Stale"]:
+            rows.append({"Source": feed["Source"], "Feed": feed["Mapping"], "Warning": "stale", "Detail": feed["Reason"], "Last good collection": feed["Last good collection"]})
+    return pd.DataFrame(rows, columns=["Source", "Feed", "Warning", "Detail", "Last good collection"])
+
+
+def freshness_table(run: Run) -> pd.DataFrame:
+    feeds = feed_freshness(run.cache, run.contract, run.as_of, run.settings.sources)
+    return pd.DataFrame(
+        [
+            {"Source": feed.source_system, "Mapping": feed.mapping_id, "Table": feed.table, "Cadence (min)": feed.cadence_minutes,
+             "Last good collection": _utc_text(feed.last_success_utc), "Stale": feed.stale, "Reason": feed.reason}
+            for feed in feeds
+        ],
+        columns=["Source", "Mapping", "Table", "Cadence (min)", "Last good collection", "Stale", "Reason"],
+    )
+
+
+def _request_summary(run: Run) -> str:
+    entries = run.cache.read(select(request_audit).where(request_audit.c.run_id == run.run_id))
+    if not entries:
+        return "no requests in this run"
+    return f"{len(entries)} requests in this run, all on the allowlist (anything else is refused before sending)"
+
+
+def build_report(run: Run) -> Report:
+    freshness = freshness_table(run)
+    sections = {
+        SECTIONS[0]: top_alerts(run),
+        SECTIONS[1]: down_resources(run),
+        SECTIONS[2]: instance_health(run),
+        SECTIONS[3]: stale_warnings(run, freshness),
+    }
+    summary = {
+        "As of": _utc_text(run.as_of),
+        "Mode": run.settings.mode,
+        "Sources": ", ".join(run.settings.sources),
+        "Active critical alerts": str(int((sections[SECTIONS[0]]["Severity"] == "critical").sum())),
+        "Down resources": str(len(sections[SECTIONS[1]])),
+        "Instances": str(len(sections[SECTIONS[2]])),
+        "Stale or failed feeds": str(len(sections[SECTIONS[3]])),
+    }
+    return Report(as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary)
+
+
+def _sheet_name(title: str) -> str:
+    return title[:31]
+
+
+def write_xlsx(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame(list(report.summary.items()), columns=["Item", "Value"]).to_excel(writer, sheet_name="Summary", index=False)
+        for title, frame in report.sections.items():
+            frame.to_excel(writer, sheet_name=_sheet_name(title), index=False)
+        report.freshness.to_excel(writer, sheet_name="Freshness", index=False)
+
+
+def render_html(report: Report) -> str:
+    environment = Environment(loader=PackageLoader("monlab", "templates"), autoescape=select_autoescape(["html"]))
+    environment.globals["zip"] = zip
+    template = environment.get_template("report.html")
+    return template.render(report=report, empty_messages={
+        SECTIONS[0]: "No active alerts.",
+        SECTIONS[1]: "No resource is down.",
+        SECTIONS[2]: "No instance in the cache.",
+        SECTIONS[3]: "Every feed is fresh and every source was read in this run.",
+    })
+
+
+def write_html(report: Report, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(scrub_text(render_html(report)), encoding="utf-8")
+
+
+def log_summary(report: Report) -> None:
+    log.info("report as of %s for sources %s", report.summary["As of"], report.summary["Sources"])
+    for title, frame in report.sections.items():
+        log.info("%s: %d rows", title, len(frame))
+    for row in report.sections[SECTIONS[3]].itertuples(index=False):
+        log.warning("stale data warning: %s %s: %s (%s)", row.Source, row.Feed, row.Warning, row.Detail)
+
+
+def write_report(run: Run) -> dict[str, Path]:
+    """Build the report from the cache and write the xlsx and html files; return their paths."""
+    report = build_report(run)
+    output_dir = run.settings.output_dir
+    paths = {"xlsx": output_dir / "monitoring_daily.xlsx", "html": output_dir / "monitoring_daily.html"}
+    write_xlsx(report, paths["xlsx"])
+    write_html(report, paths["html"])
+    log_summary(report)
+    return paths
