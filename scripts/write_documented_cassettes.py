@@ -143,7 +143,7 @@ def uptimerobot_normal() -> None:
 
 def uptimerobot_bad_key() -> None:
     url = f"{UPTIMEROBOT_URL}/v2/getMonitors"
-    # UptimeRobot answers a bad key with stat "fail" and HTTP 200; passed_value echoes the key.
+    # UptimeRobot returns stat "fail" with HTTP 200 for a bad key, and passed_value echoes the key.
     body = {"stat": "fail", "error": {"type": "invalid_parameter", "parameter_name": "api_key", "passed_value": MASK, "message": "api_key is invalid."}}
     interactions = [(form_request(url, monitors_form(MASK, [1, 7, 30], 0)), response(200, body))]
     write_cassette("uptimerobot", "bad_key", interactions, {"uptimerobot": UPTIMEROBOT_URL},

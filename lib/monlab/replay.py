@@ -1,8 +1,8 @@
 """vcrpy wiring: cassette paths, the three modes, scrubbing hooks and the frozen clock of replay.
 
 A cassette lives at cassettes/<source>/<scenario>.yaml. Its `metadata` block records where its
-content came from, the base URL of each service it talked to, and when it was recorded; replay
-talks to those base URLs and freezes the run's clock at the latest recording time.
+content came from, the base URL of each service it talked to, and when it was recorded. Replay
+sends its requests to those base URLs and freezes the run's clock at the latest recording time.
 """
 
 from __future__ import annotations
