@@ -42,6 +42,8 @@ def make_settings(tmp_path: Path):
             "MONLAB_DB_URL": f"sqlite:///{tmp_path / 'cache.sqlite'}",
             "MONLAB_OUTPUT_DIR": str(tmp_path / "output"),
             "MONLAB_LOGS_DIR": str(tmp_path / "logs"),
+            # A developer's .env must not leak real credentials into tests.
+            "MONLAB_ENV_FILE": "",
             **overrides.pop("environ", {}),
         }
         return load_settings(environ=environ, project_dir=PROJECT_DIR, **overrides)

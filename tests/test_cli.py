@@ -22,6 +22,7 @@ def run_monlab(tmp_path: Path, *args: str, extra_env: dict[str, str] | None = No
         MONLAB_DB_URL=f"sqlite:///{tmp_path / 'cache.sqlite'}",
         MONLAB_OUTPUT_DIR=str(tmp_path / "output"),
         MONLAB_LOGS_DIR=str(tmp_path / "logs"),
+        MONLAB_ENV_FILE="",
         **(extra_env or {}),
     )
     return subprocess.run([*MONLAB, *args], env=env, capture_output=True, text=True, timeout=600)

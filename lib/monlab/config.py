@@ -147,11 +147,13 @@ def parse_as_of(value: str | datetime | date | None) -> datetime | None:
 
 
 def _read_environment(project_dir: Path, environ: Mapping[str, str] | None) -> dict[str, str]:
+    """Merge the .env file (MONLAB_ENV_FILE, default .env in the checkout; "" for none) under the environment."""
+    base = os.environ if environ is None else environ
     merged: dict[str, str] = {}
-    env_file = project_dir / ".env"
-    if env_file.is_file():
+    env_file = base.get("MONLAB_ENV_FILE", str(project_dir / ".env"))
+    if env_file and Path(env_file).is_file():
         merged.update({key: value for key, value in dotenv_values(env_file).items() if value is not None})
-    merged.update(os.environ if environ is None else environ)
+    merged.update(base)
     return merged
 
 

@@ -1,0 +1,72 @@
+"""Live mode against servers on loopback: the same pipeline, real HTTP, plain http allowed on 127.0.0.1."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from sqlalchemy import func, select
+
+from cassette_server import CassetteServer
+from conftest import PROJECT_DIR
+from monlab import pipeline
+from monlab.cache import alerts, instances, metrics, nodes
+
+CASSETTES = PROJECT_DIR / "cassettes"
+UPTIME_KEY = "ur-live-test-key-0001"
+WEATHER_KEY = "owm-live-test-key-0002"
+
+
+def count(run, table) -> int:
+    return run.cache.read(select(func.count()).select_from(table))[0]["count_1"]
+
+
+def test_live_run_reads_loopback_servers(make_settings):
+    with CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml") as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
+        settings = make_settings(
+            mode="live",
+            environ={
+                "UPTIMEROBOT_BASE_URL": uptime.url,
+                "OPENWEATHER_BASE_URL": weather.url,
+                "UPTIMEROBOT_API_KEY": UPTIME_KEY,
+                "OPENWEATHER_API_KEY": WEATHER_KEY,
+            },
+        )
+        run = pipeline.open_run(settings)
+        outcomes = pipeline.ingest(run, "monitoring") + pipeline.ingest(run, "performance")
+
+    assert [(outcome.source, outcome.status) for outcome in outcomes] == [("uptimerobot", "ok"), ("openweather", "ok")]
+    assert count(run, nodes) == 6
+    assert count(run, alerts) == 2
+    assert count(run, instances) == 3
+    assert count(run, metrics) == 56
+
+
+def test_live_run_sends_credentials_only_to_their_api(make_settings):
+    with CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml") as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
+        settings = make_settings(
+            mode="live",
+            environ={
+                "UPTIMEROBOT_BASE_URL": uptime.url,
+                "OPENWEATHER_BASE_URL": weather.url,
+                "UPTIMEROBOT_API_KEY": UPTIME_KEY,
+                "OPENWEATHER_API_KEY": WEATHER_KEY,
+            },
+        )
+        run = pipeline.open_run(settings)
+        pipeline.ingest(run, "monitoring")
+        pipeline.ingest(run, "performance")
+
+    assert [request["method"] for request in uptime.received] == ["POST"]
+    assert parse_qs(uptime.received[0]["body"])["api_key"] == [UPTIME_KEY]
+    assert len(weather.received) == 6
+    assert all(parse_qs(request["query"])["appid"] == [WEATHER_KEY] for request in weather.received)
+    assert all(UPTIME_KEY not in request["query"] + request["body"] for request in weather.received)
+
+
+def test_live_run_without_key_is_blocked(make_settings):
+    settings = make_settings(mode="live", environ={"UPTIMEROBOT_BASE_URL": "http://127.0.0.1:9"})
+    run = pipeline.open_run(settings)
+    outcomes = pipeline.ingest(run, "monitoring")
+    assert outcomes[0].status == "blocked"
+    assert "UPTIMEROBOT_API_KEY is not set" in outcomes[0].error
+    assert count(run, nodes) == 0
