@@ -1,36 +1,17 @@
-"""Shared fixtures: isolated settings, and the rule for real components (PostgreSQL, Prometheus, Chromium).
-
-A test that needs a real component it cannot find skips with a loud reason on a developer machine,
-and fails under CI (CI=true), where .ci/run installs every component.
-"""
+"""Shared fixtures: isolated settings. The rule for real components is in components.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from monlab.config import find_project_dir, load_settings
-
-PROJECT_DIR = find_project_dir()
-_missing_components: list[str] = []
-
-
-def require_component(component: str, reason: str) -> None:
-    """Skip (fail under CI) because a real component is not available here."""
-    message = f"{component} is not available: {reason}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must provide it (.ci/run installs and starts it)")
-    _missing_components.append(message)
-    pytest.skip(f"SKIPPED FOR A MISSING COMPONENT: {message}")
+from components import PROJECT_DIR, report_missing_components
+from monlab.config import load_settings
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _missing_components:
-        terminalreporter.section("real components missing: these tests did not run", sep="!")
-        for line in sorted(set(_missing_components)):
-            terminalreporter.write_line(line)
+    report_missing_components(terminalreporter)
 
 
 @pytest.fixture

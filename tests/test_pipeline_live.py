@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 from sqlalchemy import func, select
 
 from cassette_server import CassetteServer
-from conftest import PROJECT_DIR
+from components import PROJECT_DIR
 from monlab import pipeline
 from monlab.cache import alerts, instances, metrics, nodes
 

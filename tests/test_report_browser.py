@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import require_component
+from components import require_component
 from monlab import pipeline, report
 
 CHROMIUM_FLAGS = [
