@@ -23,6 +23,8 @@ from monlab.fetch import GuardedClient
 MODULES = {
     "uptimerobot": "monlab.sources.uptimerobot",
     "openweather": "monlab.sources.openweather",
+    "prometheus": "monlab.sources.prometheus",
+    "github": "monlab.sources.github",
 }
 
 
