@@ -146,16 +146,24 @@ def query_records(query: dict[str, str], data: Any) -> list[dict[str, Any]]:
 
 
 def fetch_query_metrics(context: SourceContext) -> Iterator[SourceNote | list[dict[str, Any]]]:
-    """Run every configured query at the run's as-of time; a failing query becomes a note."""
+    """Run every configured query at the run's as-of time; a failing query becomes a note.
+
+    When every query fails, the first error is raised instead, so the read counts as failed.
+    """
     records = []
-    for query in configured_queries(context):
+    queries = configured_queries(context)
+    failures = []
+    for query in queries:
         params = {"query": query["query"], "time": f"{context.as_of.timestamp():.3f}"}
         try:
             records.extend(query_records(query, _get_envelope(context, QUERY_PATH, params)))
         except (AuthError, SourceUnavailable):
             raise
         except SourceError as exc:
+            failures.append(exc)
             yield SourceNote("partial", f"query {query['name']}: {exc}")
+    if queries and len(failures) == len(queries):
+        raise failures[0]
     yield records
 
 
