@@ -11,13 +11,12 @@ github:rate_limit:<resource>.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
 from monlab.config import Settings
-from monlab.errors import AuthError, ConfigError, ResponseFormatError, SourceDeferred, SourceError
+from monlab.errors import AuthError, ConfigError, ResponseFormatError, SourceDeferred, SourceError, SourceUnavailable
 from monlab.fetch import decode_json, describe_error_body
 from monlab.sources import SourceContext, SourceNote, StreamBatch
 from monlab.sources.etag_store import EtagStore, request_key
@@ -35,6 +34,9 @@ ALERTING_CONCLUSIONS = (*FAILED_CONCLUSIONS, "timed_out")
 HEALTHY_CONCLUSIONS = ("success", "neutral", "skipped")
 # GitHub sends no retry-after with some secondary rate limits; it asks to wait at least a minute.
 SECONDARY_LIMIT_WAIT_S = 60.0
+# Errors that end the whole source: a rejected token, a rate limit, or a server failing every retry.
+# Any other error of one endpoint becomes a note and the other endpoints are still read.
+FATAL_ERRORS = (AuthError, SourceDeferred, SourceUnavailable)
 
 
 class NotAvailable(SourceError):
@@ -81,7 +83,9 @@ class GitHubReader:
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining == "0":
             reset = response.headers.get("x-ratelimit-reset", "")
-            wait = max(0.0, float(reset) - time.time()) if reset.isdigit() else SECONDARY_LIMIT_WAIT_S
+            # Measured from the run's clock, which replay freezes at the cassette's recording time.
+            now = self.context.as_of.timestamp()
+            wait = max(0.0, float(reset) - now) if reset.isdigit() else SECONDARY_LIMIT_WAIT_S
             raise SourceDeferred(NAME, f"HTTP {response.status_code}: primary rate limit used up; it resets in {wait:.0f} s", wait_s=wait, endpoint=path, http_status=response.status_code)
         detail = describe_error_body(response)
         if "rate limit" in detail.lower() or "retry-after" in response.headers:
@@ -221,7 +225,7 @@ def read_repository(reader: GitHubReader, full_name: str, streams: Streams, sinc
     path = f"/repos/{full_name}"
     try:
         repo, _, _ = reader.get(path)
-    except (AuthError, SourceDeferred):
+    except FATAL_ERRORS:
         raise
     except SourceError as exc:
         yield SourceNote("partial", f"repository {full_name}: {exc}")
@@ -243,7 +247,7 @@ def read_repository(reader: GitHubReader, full_name: str, streams: Streams, sinc
         ]
         streams.add("github.workflow_runs", alerting, listing.complete)
         streams.add("github.run_durations", durations, listing.complete)
-    except (AuthError, SourceDeferred):
+    except FATAL_ERRORS:
         raise
     except SourceError as exc:
         yield _note_for(exc, f"workflow runs of {full_name}")
@@ -260,7 +264,7 @@ def read_repository(reader: GitHubReader, full_name: str, streams: Streams, sinc
     for stream, list_path, params, extract, what in optional:
         try:
             listing = reader.get_list(list_path, params, extract)
-        except (AuthError, SourceDeferred):
+        except FATAL_ERRORS:
             raise
         except SourceError as exc:
             yield _note_for(exc, f"{what} of {full_name}")
@@ -285,7 +289,7 @@ def shape_record(stream: str, item: dict[str, Any], scope: str) -> dict[str, Any
 def read_organization(reader: GitHubReader, organization: str, streams: Streams) -> Iterator[SourceNote]:
     try:
         listing = reader.get_list(f"/orgs/{organization}/actions/runners", {}, lambda body: body.get("runners"))
-    except (AuthError, SourceDeferred):
+    except FATAL_ERRORS:
         raise
     except SourceError as exc:
         yield _note_for(exc, f"self-hosted runners of organization {organization}")
@@ -308,7 +312,7 @@ def collect(context: SourceContext) -> Iterator[StreamBatch | SourceNote]:
             yield from read_repository(reader, full_name, streams, since)
         if organization:
             yield from read_organization(reader, str(organization), streams)
-    except (AuthError, SourceDeferred):
+    except FATAL_ERRORS:
         # The rate-limit headers are written even when the run stops here: they show why.
         yield StreamBatch("github.rate_limit", reader.rate_limit_records())
         raise
