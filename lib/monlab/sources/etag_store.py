@@ -2,7 +2,7 @@
 
 Table monlab_etags keys on (source, request key), where the request key is the path below the
 base URL plus the sorted query parameters. Beside the ETag it keeps the JSON body that came with it
-(scrubbed) and the next-page URL, so a 304 answer can be served from the store.
+(scrubbed) and the next-page URL, so a 304 response can be served from the store.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 GITHUB_API_URL sets the base URL (https://api.github.com, or https://HOST/api/v3 for GitHub
 Enterprise Server); the allowlist paths are relative to it. Lists are paged by the Link header,
 100 items per page. Every GET is conditional: the ETag of the last 200 is kept in the cache
-database (monlab_etags), and a 304 answer, which spends no quota, re-reads the stored body. A
+database (monlab_etags), and a 304 response, which spends no quota, re-reads the stored body. A
 stream that met a 304 is written with complete=False, so a run never marks rows inactive on the
 strength of a stored body. The x-ratelimit-* headers become metrics of the entity
 github:rate_limit:<resource>.
@@ -32,7 +32,7 @@ RATE_LIMIT_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit
 FAILED_CONCLUSIONS = ("failure", "startup_failure")
 ALERTING_CONCLUSIONS = (*FAILED_CONCLUSIONS, "timed_out")
 HEALTHY_CONCLUSIONS = ("success", "neutral", "skipped")
-# GitHub sends no retry-after with some secondary rate limits; it asks to wait at least a minute.
+# GitHub sends no retry-after with some secondary rate limits, and its documentation says to wait at least a minute then.
 SECONDARY_LIMIT_WAIT_S = 60.0
 # Errors that end the whole source: a rejected token, a rate limit, or a server failing every retry.
 # Any other error of one endpoint becomes a note and the other endpoints are still read.
@@ -40,7 +40,7 @@ FATAL_ERRORS = (AuthError, SourceDeferred, SourceUnavailable)
 
 
 class NotAvailable(SourceError):
-    """An endpoint answered 403 or 404: not visible to this token, or the feature is off."""
+    """An endpoint returned 403 or 404: not visible to this token, or the feature is off."""
 
     status = "skipped"
 

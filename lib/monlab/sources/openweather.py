@@ -9,7 +9,7 @@ One Call alerts have no id, and the same alert can arrive once per language. Ale
 location with the same sender_name, start and end are taken as one alert in several languages:
 the one whose event sorts first is kept, and its key is a hash of sender_name, event, start and
 end. NOTE: two different alerts of one sender with exactly the same start and end are collapsed
-too, because the payload has nothing language-independent that tells them apart.
+too, because the payload has no language-independent field that distinguishes them.
 """
 
 from __future__ import annotations

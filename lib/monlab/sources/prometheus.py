@@ -23,7 +23,7 @@ TARGETS_PATH = "/api/v1/targets"
 QUERY_PATH = "/api/v1/query"
 ALERTS_PATH = "/api/v2/alerts"
 
-# Prometheus answers an API error with an envelope and one of these statuses (errorType in
+# Prometheus returns an API error in an envelope and one of these statuses (errorType in
 # brackets): 400 bad_data, 404 not_found, 422 execution, 500 internal, 503 timeout or canceled.
 # Reading them here, and not in the guarded client, keeps errorType in the message.
 ENVELOPE_ERROR_STATUSES = frozenset({400, 404, 422})
