@@ -1,9 +1,11 @@
-"""Write the replay cassettes of UptimeRobot and OpenWeatherMap from their documented formats.
+"""Write the replay cassettes of UptimeRobot, OpenWeatherMap and GitHub from their documented formats.
 
 These cassettes were not recorded live: no account is needed to run the lab. Their bodies follow
 the response formats in the vendors' API documentation (UptimeRobot API v2 getMonitors;
-OpenWeatherMap current weather 2.5 and air pollution 2.5), including the quirks real responses
-have: uptime ratios as strings, "" for empty numbers, unix-second timestamps.
+OpenWeatherMap current weather 2.5, air pollution 2.5 and One Call 3.0; GitHub REST 2022-11-28),
+including the quirks real responses have: uptime ratios as strings, "" for empty numbers,
+unix-second timestamps, alerts without ids, null conclusions. The Prometheus cassettes are recorded
+from real servers by scripts/record_prometheus_cassettes.py instead.
 
 Run from the repository root: `.venv/bin/python scripts/write_documented_cassettes.py`.
 """
@@ -40,7 +42,7 @@ def response(status: int, body, content_type: str = "application/json; charset=u
         "Date": [format_datetime(RECORDED_AT, usegmt=True)],
         **{name: [value] for name, value in (extra or {}).items()},
     }
-    reasons = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error"}
+    reasons = {200: "OK", 304: "Not Modified", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
     return {"status": {"code": status, "message": reason or reasons.get(status, "")}, "headers": headers, "body": {"string": text}}
 
 
@@ -53,8 +55,9 @@ def form_request(url: str, form: dict[str, str]):
     }
 
 
-def get_request(url: str, params: dict):
-    return {"method": "GET", "uri": f"{url}?{urlencode(params)}", "body": None, "headers": {}}
+def get_request(url: str, params: dict | None = None):
+    uri = f"{url}?{urlencode(params)}" if params else url
+    return {"method": "GET", "uri": uri, "body": None, "headers": {}}
 
 
 def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str) -> None:
@@ -202,8 +205,9 @@ def openweather_normal() -> None:
     for location in LOCATIONS:
         interactions.append((get_request(f"{OPENWEATHER_URL}/data/2.5/weather", weather_params(location)), response(200, weather_body(location))))
         interactions.append((get_request(f"{OPENWEATHER_URL}/data/2.5/air_pollution", weather_params(location)), response(200, air_body(location))))
+        interactions.append((onecall_request(location), response(200, onecall_body(location, []))))
     write_cassette("openweather", "normal", interactions, {"openweather": OPENWEATHER_URL},
-                   "current weather and air quality for Berlin, Lagos (thunderstorm) and Sydney")
+                   "current weather and air quality for Berlin, Lagos (thunderstorm) and Sydney; One Call without alerts")
 
 
 def openweather_bad_key() -> None:
@@ -213,8 +217,225 @@ def openweather_bad_key() -> None:
     write_cassette("openweather", "bad_key", interactions, {"openweather": OPENWEATHER_URL}, "the API key is rejected with HTTP 401")
 
 
+
+
+TIMEZONES = {"berlin": "Europe/Berlin", "lagos": "Africa/Lagos", "sydney": "Australia/Sydney"}
+
+
+def onecall_request(location):
+    params = {"lat": location["lat"], "lon": location["lon"], "exclude": "minutely,hourly,daily", "units": "metric", "appid": MASK}
+    return get_request(f"{OPENWEATHER_URL}/data/3.0/onecall", params)
+
+
+def onecall_body(location, alerts: list[dict]) -> dict:
+    condition, temp, humidity, pressure, wind, clouds = WEATHER[location["key"]]
+    body = {
+        "lat": location["lat"], "lon": location["lon"], "timezone": TIMEZONES[location["key"]], "timezone_offset": location["tz"],
+        "current": {"dt": T - 7 * MINUTE, "temp": temp, "pressure": pressure, "humidity": humidity, "clouds": clouds["all"], "wind_speed": wind, "weather": [condition]},
+    }
+    # One Call leaves `alerts` out when there are none.
+    if alerts:
+        body["alerts"] = alerts
+    return body
+
+
+def openweather_interactions(overrides: dict | None = None):
+    """Every request of a normal run; overrides maps (path, location key) to another response."""
+    overrides = overrides or {}
+    interactions = []
+    for location in LOCATIONS:
+        for path, body in (("/data/2.5/weather", weather_body(location)), ("/data/2.5/air_pollution", air_body(location))):
+            answer = overrides.get((path, location["key"]), response(200, body))
+            interactions.append((get_request(f"{OPENWEATHER_URL}{path}", weather_params(location)), answer))
+            if answer["status"]["code"] != 200:
+                break
+        else:
+            answer = overrides.get(("/data/3.0/onecall", location["key"]), response(200, onecall_body(location, [])))
+            interactions.append((onecall_request(location), answer))
+    return interactions
+
+
+def openweather_onecall_alerts() -> None:
+    start, end = T - 2 * HOUR, T + 10 * HOUR
+    sender = "Deutscher Wetterdienst"
+    alerts = [
+        {"sender_name": sender, "event": "Sturmböen", "start": start, "end": end, "description": "Es treten Sturmböen mit Geschwindigkeiten um 70 km/h auf.", "tags": ["Wind"]},
+        {"sender_name": sender, "event": "Storm gusts", "start": start, "end": end, "description": "There is a risk of storm gusts of around 70 km/h.", "tags": ["Wind"]},
+        {"sender_name": sender, "event": "Frost", "start": T + 12 * HOUR, "end": T + 20 * HOUR, "description": "Frost zwischen -2 und -5 Grad.", "tags": ["Extreme low temperature"]},
+    ]
+    overrides = {("/data/3.0/onecall", "berlin"): response(200, onecall_body(LOCATIONS[0], alerts))}
+    write_cassette("openweather", "onecall_alerts", openweather_interactions(overrides), {"openweather": OPENWEATHER_URL},
+                   "Berlin has a storm-gust alert sent in German and English (one alert) and a frost alert")
+
+
+def openweather_not_subscribed() -> None:
+    body = {"cod": 401, "message": "Please note that using One Call 3.0 requires a separate subscription to the One Call by Call plan. Learn more here https://openweathermap.org/price."}
+    overrides = {("/data/3.0/onecall", "berlin"): response(401, body)}
+    interactions = [item for item in openweather_interactions(overrides) if "onecall" not in item[0]["uri"] or "52.52" in item[0]["uri"]]
+    write_cassette("openweather", "not_subscribed", interactions, {"openweather": OPENWEATHER_URL},
+                   "the key has no One Call 3.0 subscription: HTTP 401 on /data/3.0/onecall, weather and air quality answer")
+
+
+def openweather_city_not_found() -> None:
+    overrides = {("/data/2.5/weather", "lagos"): response(404, {"cod": "404", "message": "city not found"})}
+    write_cassette("openweather", "city_not_found", openweather_interactions(overrides), {"openweather": OPENWEATHER_URL},
+                   "the weather of Lagos answers 404 city not found (cod as a string); Berlin and Sydney answer")
+
+
+def uptimerobot_paging() -> None:
+    monitors = uptimerobot_monitors()
+    for number in range(49):
+        monitors.append(monitor(780000 + number, f"Shop node {number:02d}", f"https://node{number:02d}.shop.example.com/health", 1, 2,
+                                [log_entry(2, T - 5 * DAY, 5 * DAY, 200, "OK", 92000 + number)],
+                                samples(T - 5 * MINUTE, [100 + number, 101 + number]), "100.000-100.000-99.990"))
+    url = f"{UPTIMEROBOT_URL}/v2/getMonitors"
+    interactions = []
+    for offset in (0, 50):
+        page = monitors[offset:offset + 50]
+        body = {"stat": "ok", "pagination": {"offset": offset, "limit": 50, "total": len(monitors)}, "monitors": page}
+        interactions.append((form_request(url, monitors_form(MASK, [1, 7, 30], offset)), response(200, body)))
+    write_cassette("uptimerobot", "paging", interactions, {"uptimerobot": UPTIMEROBOT_URL},
+                   f"{len(monitors)} monitors on two pages of getMonitors (offset 0 and 50, limit 50)")
+
+
+def uptimerobot_error(scenario: str, status: int, error: dict, note: str) -> None:
+    url = f"{UPTIMEROBOT_URL}/v2/getMonitors"
+    body = {"stat": "fail", "error": error}
+    interactions = [(form_request(url, monitors_form(MASK, [1, 7, 30], 0)), response(status, body))]
+    write_cassette("uptimerobot", scenario, interactions, {"uptimerobot": UPTIMEROBOT_URL}, note)
+
+
+def uptimerobot_rate_limit() -> None:
+    url = f"{UPTIMEROBOT_URL}/v2/getMonitors"
+    html = "<html><head><title>429 Too Many Requests</title></head><body><h1>Too Many Requests</h1></body></html>"
+    headers = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(T + 120), "Retry-After": "120"}
+    interactions = [(form_request(url, monitors_form(MASK, [1, 7, 30], 0)), response(429, html, "text/html", extra=headers))]
+    write_cassette("uptimerobot", "rate_limit", interactions, {"uptimerobot": UPTIMEROBOT_URL},
+                   "HTTP 429 with an HTML body and Retry-After 120, longer than the policy's 60 s wait, so the source is deferred")
+
+
+GITHUB_URL = "https://api.github.com"
+GITHUB_REPO = "octo-org/checkout-service"
+GITHUB_REPO_ID = 681234501
+
+
+def github_headers(remaining: int, etag: str | None = None, link: str | None = None) -> dict[str, str]:
+    headers = {
+        "x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(remaining), "x-ratelimit-used": str(5000 - remaining),
+        "x-ratelimit-reset": str(T + 40 * MINUTE), "x-ratelimit-resource": "core", "X-GitHub-Api-Version-Selected": "2022-11-28",
+    }
+    if etag:
+        headers["ETag"] = etag
+    if link:
+        headers["Link"] = link
+    return headers
+
+
+def github_run(run_id: int, conclusion, branch: str, started: int, minutes: int, status: str = "completed", name: str = "CI") -> dict:
+    return {
+        "id": run_id, "name": name, "workflow_id": {"CI": 5101, "Nightly": 5102}[name], "head_branch": branch, "run_number": run_id % 1000,
+        "event": "push", "status": status, "conclusion": conclusion, "display_title": f"{name} on {branch} #{run_id % 1000}",
+        "run_started_at": iso(started), "created_at": iso(started), "updated_at": iso(started + minutes * MINUTE),
+        "html_url": f"https://github.com/{GITHUB_REPO}/actions/runs/{run_id}",
+    }
+
+
+def iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def github_runs() -> list[dict]:
+    runs = [github_run(9100000 + index, "success", "main", T - (index + 2) * HOUR, 6 + index % 4) for index in range(100)]
+    runs[3] = github_run(9100003, "failure", "main", T - 5 * HOUR, 9)
+    runs[7] = github_run(9100007, "timed_out", "feature/payments", T - 9 * HOUR, 60, name="Nightly")
+    runs[0] = github_run(9100000, None, "main", T - 20 * MINUTE, 0, status="in_progress")
+    older = [github_run(9099900, "failure", "feature/search", T - 6 * DAY, 12), github_run(9099901, "cancelled", "main", T - 6 * DAY, 2)]
+    return runs + older
+
+
+def github_interactions(first_answer=None, repo_answer=None) -> list:
+    base = f"{GITHUB_URL}/repos/{GITHUB_REPO}"
+    runs = github_runs()
+    runs_params = {"created": ">=2026-11-24", "per_page": 100}
+    page_two = f"{GITHUB_URL}/repositories/{GITHUB_REPO_ID}/actions/runs?created=%3E%3D2026-11-24&per_page=100&page=2"
+    link = f'<{page_two}>; rel="next", <{page_two}>; rel="last"'
+    repo = {
+        "id": GITHUB_REPO_ID, "full_name": GITHUB_REPO, "private": True, "archived": False, "default_branch": "main",
+        "html_url": f"https://github.com/{GITHUB_REPO}", "pushed_at": iso(T - 25 * MINUTE), "open_issues_count": 14,
+    }
+    runners = {"total_count": 2, "runners": [
+        {"id": 31, "name": "build-linux-01", "os": "Linux", "status": "online", "busy": True, "labels": [{"id": 1, "name": "self-hosted", "type": "read-only"}]},
+        {"id": 32, "name": "build-linux-02", "os": "Linux", "status": "offline", "busy": False, "labels": [{"id": 1, "name": "self-hosted", "type": "read-only"}]},
+    ]}
+    dependabot = [
+        {"number": 42, "state": "open", "created_at": iso(T - 3 * DAY), "html_url": f"https://github.com/{GITHUB_REPO}/security/dependabot/42",
+         "dependency": {"package": {"ecosystem": "pip", "name": "requests"}, "manifest_path": "requirements.txt", "scope": "runtime"},
+         "security_advisory": {"ghsa_id": "GHSA-xxxx-yyyy-zzzz", "summary": "Requests leaks Proxy-Authorization headers", "severity": "medium"},
+         "security_vulnerability": {"severity": "medium"}},
+        {"number": 43, "state": "open", "created_at": iso(T - DAY), "html_url": f"https://github.com/{GITHUB_REPO}/security/dependabot/43",
+         "dependency": {"package": {"ecosystem": "npm", "name": "lodash"}, "manifest_path": "web/package-lock.json", "scope": "runtime"},
+         "security_advisory": {"ghsa_id": "GHSA-aaaa-bbbb-cccc", "summary": "Prototype pollution in lodash", "severity": "critical"},
+         "security_vulnerability": {"severity": "critical"}},
+    ]
+    scanning = [
+        {"number": 7, "state": "open", "created_at": iso(T - 4 * DAY), "html_url": f"https://github.com/{GITHUB_REPO}/security/code-scanning/7",
+         "rule": {"id": "py/sql-injection", "severity": "error", "security_severity_level": "high", "description": "SQL query built from user-controlled sources"},
+         "tool": {"name": "CodeQL", "version": "2.20.1"},
+         "most_recent_instance": {"ref": "refs/heads/main", "state": "open", "location": {"path": "app/orders.py", "start_line": 88}, "message": {"text": "This query depends on a user-provided value."}}},
+        {"number": 8, "state": None, "created_at": iso(T - 2 * DAY), "html_url": f"https://github.com/{GITHUB_REPO}/security/code-scanning/8",
+         "rule": {"id": "py/unused-import", "severity": "note", "security_severity_level": None, "description": "Unused import"},
+         "tool": {"name": "CodeQL", "version": "2.20.1"},
+         "most_recent_instance": {"ref": "refs/heads/main", "state": "open", "location": {"path": "app/util.py", "start_line": 3}, "message": {"text": "Import of 'os' is not used."}}},
+    ]
+    org_runners = {"total_count": 1, "runners": [{"id": 501, "name": "org-gpu-01", "os": "Linux", "status": "online", "busy": False, "labels": []}]}
+
+    remaining = iter(range(4990, 4900, -1))
+    interactions = [(get_request(base), repo_answer or first_answer or response(200, repo, extra=github_headers(next(remaining), '"3f5a9c1e"')))]
+    if first_answer is not None or (repo_answer is not None and repo_answer["status"]["code"] != 404):
+        return interactions
+    if repo_answer is None:
+        interactions += [
+            (get_request(f"{base}/actions/runs", runs_params), response(200, {"total_count": len(runs), "workflow_runs": runs[:100]}, extra=github_headers(next(remaining), 'W/"91ab22"', link))),
+            (get_request(page_two), response(200, {"total_count": len(runs), "workflow_runs": runs[100:]}, extra=github_headers(next(remaining), 'W/"91ab23"'))),
+            (get_request(f"{base}/actions/runners", {"per_page": 100}), response(200, runners, extra=github_headers(next(remaining)))),
+            (get_request(f"{base}/dependabot/alerts", {"state": "open", "per_page": 100}), response(200, dependabot, extra=github_headers(next(remaining), 'W/"d3p"'))),
+            (get_request(f"{base}/code-scanning/alerts", {"state": "open", "per_page": 100}), response(200, scanning, extra=github_headers(next(remaining), 'W/"c5n"'))),
+        ]
+    interactions.append((get_request(f"{GITHUB_URL}/orgs/octo-org/actions/runners", {"per_page": 100}), response(200, org_runners, extra=github_headers(next(remaining)))))
+    return interactions
+
+
+def github_cassettes() -> None:
+    urls = {"github": GITHUB_URL}
+    write_cassette("github", "normal", github_interactions(), urls,
+                   "one repository: 102 workflow runs on two pages (a failure on main, a time-out, an older failure, one in progress), "
+                   "two repository runners (one offline), one organization runner, two Dependabot and two code-scanning alerts")
+    bad = {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}
+    write_cassette("github", "bad_key", github_interactions(first_answer=response(401, bad)), urls,
+                   "the token is rejected: HTTP 401 Bad credentials")
+    limited = {"message": "API rate limit exceeded for user ID 1234567.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+    limit_headers = {**github_headers(0), "x-ratelimit-reset": str(T + 1800)}
+    write_cassette("github", "rate_limit", github_interactions(first_answer=response(403, limited, extra=limit_headers)), urls,
+                   "primary rate limit used up: HTTP 403 with x-ratelimit-remaining 0 and a reset 30 minutes later, so the source is deferred")
+    server_error = [(get_request(f"{GITHUB_URL}/repos/{GITHUB_REPO}"), response(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")) for _ in range(3)]
+    write_cassette("github", "server_error", server_error, urls, "HTTP 502 with an HTML body on all three attempts")
+    missing = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/repos#get-a-repository", "status": "404"}
+    write_cassette("github", "unknown_repo", github_interactions(repo_answer=response(404, missing)), urls,
+                   "the repository answers 404 (missing or not visible to the token); the organization runners still answer")
+
+
 if __name__ == "__main__":
     uptimerobot_normal()
     uptimerobot_bad_key()
+    uptimerobot_paging()
+    uptimerobot_rate_limit()
+    uptimerobot_error("internal_error", 200, {"type": "internal_error", "message": "An internal error occurred."},
+                      "stat fail with error type internal_error and HTTP 200")
+    uptimerobot_error("not_authorized", 401, {"type": "not_authorized", "parameter_name": "api_key", "passed_value": MASK, "message": "This API key is not authorized to use this method."},
+                      "stat fail with error type not_authorized and HTTP 401; passed_value echoes the key")
     openweather_normal()
     openweather_bad_key()
+    openweather_onecall_alerts()
+    openweather_not_subscribed()
+    openweather_city_not_found()
+    github_cassettes()

@@ -161,7 +161,10 @@ def ingest_source(run: Run, source: str) -> SourceOutcome:
     audit = AuditTrail()
     try:
         module = load_source(source)
-        context = SourceContext(settings=run.settings, clients=_clients(run, module, audit), as_of=run.as_of, options=run.settings.options(source))
+        context = SourceContext(
+            settings=run.settings, clients=_clients(run, module, audit), as_of=run.as_of,
+            options=run.settings.options(source), cache=run.cache,
+        )
         with replay.cassette(run.settings, source, module.SERVICES, run.as_of):
             for item in module.collect(context):
                 if isinstance(item, SourceNote):

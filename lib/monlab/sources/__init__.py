@@ -23,6 +23,8 @@ from monlab.fetch import GuardedClient
 MODULES = {
     "uptimerobot": "monlab.sources.uptimerobot",
     "openweather": "monlab.sources.openweather",
+    "prometheus": "monlab.sources.prometheus",
+    "github": "monlab.sources.github",
 }
 
 
@@ -51,6 +53,8 @@ class SourceContext:
     clients: dict[str, GuardedClient]
     as_of: datetime
     options: dict[str, Any] = field(default_factory=dict)
+    # The run's cache, for sources that keep state between runs (GitHub's ETags); None in unit use.
+    cache: Any = None
 
     def client(self, service: str) -> GuardedClient:
         return self.clients[service]

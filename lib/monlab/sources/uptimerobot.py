@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from monlab.errors import AuthError, ResponseFormatError, SourceError
-from monlab.fetch import decode_json
+from monlab.fetch import decode_json, describe_error_body
 from monlab.sources import SourceContext, StreamBatch
 
 NAME = "uptimerobot"
 ROLE = "monitoring"
 SERVICES = ("uptimerobot",)
 
+CLIENT_ERROR_STATUSES = frozenset({400, 401, 403, 404})
 PAGE_LIMIT = 50  # the largest page getMonitors accepts
 MONITORS_PATH = "/v2/getMonitors"
 LOG_TYPE_DOWN = 1
@@ -35,6 +36,20 @@ def _raise_for_fail(body: dict[str, Any]) -> None:
         raise AuthError(NAME, f"the API key was rejected ({kind}): check UPTIMEROBOT_API_KEY", endpoint=MONITORS_PATH)
     where = f" (parameter {parameter})" if parameter else ""
     raise SourceError(NAME, f"getMonitors failed: {kind}{where}: {message}", endpoint=MONITORS_PATH)
+
+
+def _decode(response) -> Any:
+    """Return the JSON body; a 4xx without a stat "fail" body raises by its HTTP status."""
+    try:
+        body = decode_json(response, NAME, MONITORS_PATH)
+    except ResponseFormatError:
+        if response.status_code < 400:
+            raise
+        body = None
+    if response.status_code >= 400 and not (isinstance(body, dict) and body.get("stat") == "fail"):
+        error = AuthError if response.status_code in (401, 403) else SourceError
+        raise error(NAME, f"HTTP {response.status_code}: {describe_error_body(response)}", endpoint=MONITORS_PATH, http_status=response.status_code)
+    return body
 
 
 def monitors_form(api_key: str, periods: list[int], offset: int) -> dict[str, str]:
@@ -64,8 +79,9 @@ def fetch_monitors(context: SourceContext) -> list[dict[str, Any]]:
             raise SourceError(NAME, f"pagination repeated offset {offset}", endpoint=MONITORS_PATH)
         offsets_seen.add(offset)
         form = monitors_form(context.credential(NAME) or "replay-placeholder", periods, offset)
-        response = client.request("POST", MONITORS_PATH, data=form)
-        body = decode_json(response, NAME, MONITORS_PATH)
+        # 4xx answers are read here: a stat "fail" body explains the error whatever the HTTP status.
+        response = client.request("POST", MONITORS_PATH, data=form, ok_statuses=CLIENT_ERROR_STATUSES)
+        body = _decode(response)
         if not isinstance(body, dict):
             raise ResponseFormatError(NAME, "expected a JSON object", endpoint=MONITORS_PATH)
         if body.get("stat") != "ok":

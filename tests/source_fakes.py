@@ -1,0 +1,109 @@
+"""A loopback HTTP server for the source tests: each route returns what the test tells it to.
+
+A route is (method, path) -> a function of the received request returning (status, headers, body);
+a body that is not str or bytes is sent as JSON. Every request is kept in `requests`, so a test
+can check what the source sent (headers, query, form) as well as what it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: str
+
+
+Route = Callable[[Received], tuple[int, dict[str, str], Any]]
+
+
+class FakeAPI:
+    """A loopback server on a free port; use it as a context manager."""
+
+    def __init__(self, routes: dict[tuple[str, str], Route]):
+        self.routes = routes
+        self.requests: list[Received] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "FakeAPI":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def received(self, path: str) -> list[Received]:
+        return [request for request in self.requests if request.path == path]
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Received(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={name.lower(): value for name, value in self.headers.items()},
+                    body=self.rfile.read(length).decode("utf-8") if length else "",
+                )
+                fake.requests.append(request)
+                route = fake.routes.get((self.command, parts.path))
+                if route is None:
+                    status, headers, body = 404, {}, {"message": "Not Found"}
+                else:
+                    status, headers, body = route(request)
+                if isinstance(body, str):
+                    payload = body.encode("utf-8")
+                elif isinstance(body, bytes) or body is None:
+                    payload = body or b""
+                else:
+                    payload = json.dumps(body).encode("utf-8")
+                    headers = {"Content-Type": "application/json", **headers}
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = _serve
+            do_POST = _serve
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+
+def always(status: int, body: Any, headers: dict[str, str] | None = None) -> Route:
+    """Return a route that answers every request the same way."""
+    return lambda request: (status, dict(headers or {}), body)
+
+
+def in_turn(*answers: tuple[int, dict[str, str], Any]) -> Route:
+    """Return a route that sends the answers in order, repeating the last one."""
+    remaining = list(answers)
+
+    def route(request: Received):
+        return remaining.pop(0) if len(remaining) > 1 else remaining[0]
+
+    return route

@@ -1,0 +1,147 @@
+"""Replay of the documented cassettes of UptimeRobot, OpenWeatherMap and GitHub: rows and statuses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from monlab import pipeline
+from monlab.cache import alerts, instances, metrics, nodes, run_log
+
+
+def replay(make_settings, source: str, scenario: str):
+    run = pipeline.open_run(make_settings(mode="replay", sources=source, scenario=scenario))
+    return run, pipeline.ingest_source(run, source)
+
+
+def rows(run, table, source: str) -> dict[str, dict]:
+    return {row["entity_key"]: row for row in run.cache.read(select(table).where(table.c.source_system == source))}
+
+
+def test_uptimerobot_paging_reads_both_pages(make_settings):
+    run, outcome = replay(make_settings, "uptimerobot", "paging")
+
+    assert outcome.status == "ok"
+    assert len(rows(run, nodes, "uptimerobot")) == 55
+    assert "780048" in rows(run, nodes, "uptimerobot")
+    assert outcome.requests == 2
+
+
+def test_uptimerobot_rate_limit_is_deferred(make_settings):
+    run, outcome = replay(make_settings, "uptimerobot", "rate_limit")
+
+    assert outcome.status == "deferred"
+    assert "120 s" in outcome.error
+    assert rows(run, nodes, "uptimerobot") == {}
+
+
+def test_uptimerobot_internal_error_fails(make_settings):
+    _, outcome = replay(make_settings, "uptimerobot", "internal_error")
+
+    assert outcome.status == "failed"
+    assert "internal_error" in outcome.error
+
+
+def test_uptimerobot_not_authorized_hides_passed_value(make_settings):
+    run, outcome = replay(make_settings, "uptimerobot", "not_authorized")
+    logged = run.cache.read(select(run_log.c.error).where(run_log.c.source_system == "uptimerobot"))
+
+    assert outcome.status == "failed"
+    assert "not_authorized" in outcome.error
+    assert "passed_value" not in outcome.error
+    assert all("REDACTED" not in (row["error"] or "") for row in logged)
+
+
+def test_openweather_normal_has_no_alerts(make_settings):
+    run, outcome = replay(make_settings, "openweather", "normal")
+
+    assert outcome.status == "ok"
+    assert rows(run, alerts, "openweather") == {}
+    assert len(rows(run, instances, "openweather")) == 3
+
+
+def test_openweather_alert_languages_collapse(make_settings):
+    run, outcome = replay(make_settings, "openweather", "onecall_alerts")
+    stored = rows(run, alerts, "openweather")
+    names = sorted(row["alert_name"] for row in stored.values())
+
+    assert outcome.status == "ok"
+    assert names == ["Frost", "Storm gusts"]
+    assert all(key.startswith("berlin:") for key in stored)
+    assert all(row["resource"] == "Berlin" for row in stored.values())
+
+
+def test_openweather_alert_keys_are_stable(make_settings):
+    first, _ = replay(make_settings, "openweather", "onecall_alerts")
+    keys = set(rows(first, alerts, "openweather"))
+    again = pipeline.ingest_source(first, "openweather")
+
+    assert again.writes["openweather.alerts"].unchanged == len(keys)
+    assert set(rows(first, alerts, "openweather")) == keys
+
+
+def test_openweather_not_subscribed_is_a_note(make_settings):
+    run, outcome = replay(make_settings, "openweather", "not_subscribed")
+
+    assert outcome.status == "ok"
+    assert any("One Call" in note and "subscription" in note for note in outcome.notes)
+    assert len(rows(run, instances, "openweather")) == 3
+
+
+def test_openweather_city_not_found_is_partial(make_settings):
+    run, outcome = replay(make_settings, "openweather", "city_not_found")
+
+    assert outcome.status == "partial"
+    assert any("lagos" in note and "city not found" in note for note in outcome.notes)
+    assert set(rows(run, instances, "openweather")) == {"berlin", "sydney"}
+
+
+def test_github_normal_rows(make_settings):
+    run, outcome = replay(make_settings, "github", "normal")
+    stored_alerts = rows(run, alerts, "github")
+    runs = {key: row for key, row in stored_alerts.items() if key.startswith("run:")}
+
+    assert outcome.status == "ok"
+    assert len(runs) == 3
+    assert runs["run:octo-org/checkout-service:9100003"]["severity"] == "critical"
+    assert stored_alerts["dependabot:octo-org/checkout-service:43"]["severity"] == "critical"
+    assert stored_alerts["code-scanning:octo-org/checkout-service:8"]["state"] == "unknown"
+    assert rows(run, nodes, "github")["runner:32"]["status"] == "down"
+    assert rows(run, instances, "github")["octo-org/checkout-service"]["health"] == "ok"
+
+
+def test_github_normal_durations_from_both_pages(make_settings):
+    run, _ = replay(make_settings, "github", "normal")
+    durations = run.cache.read(select(metrics).where(metrics.c.metric_name == "workflow_run_duration"))
+
+    assert len(durations) == 101
+    assert {row["unit"] for row in durations} == {"s"}
+
+
+def test_github_bad_key_fails(make_settings):
+    _, outcome = replay(make_settings, "github", "bad_key")
+
+    assert outcome.status == "failed"
+    assert "Bad credentials" in outcome.error
+
+
+def test_github_rate_limit_is_deferred(make_settings):
+    run, outcome = replay(make_settings, "github", "rate_limit")
+    remaining = run.cache.read(select(metrics.c.value).where(metrics.c.metric_name == "x-ratelimit-remaining"))
+
+    assert outcome.status == "deferred"
+    assert "1800 s" in outcome.error
+    assert [row["value"] for row in remaining] == [0.0]
+
+
+def test_github_server_error_fails(make_settings):
+    _, outcome = replay(make_settings, "github", "server_error")
+
+    assert outcome.status == "failed"
+    assert "502 after 3 attempts" in outcome.error
+
+
+def test_github_unknown_repo_keeps_org_runners(make_settings):
+    run, outcome = replay(make_settings, "github", "unknown_repo")
+
+    assert outcome.status == "partial"
+    assert set(rows(run, nodes, "github")) == {"runner:501"}
