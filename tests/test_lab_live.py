@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import require_component
+from components import require_component
 from monlab import pipeline
 from monlab.cache import alerts, instances, nodes
 

@@ -58,7 +58,9 @@ def test_live_run_sends_credentials_only_to_their_api(make_settings):
 
     assert [request["method"] for request in uptime.received] == ["POST"]
     assert parse_qs(uptime.received[0]["body"])["api_key"] == [UPTIME_KEY]
-    assert len(weather.received) == 6
+    # Three locations, each read for current weather, air pollution and One Call alerts.
+    assert sorted({request["path"] for request in weather.received}) == ["/data/2.5/air_pollution", "/data/2.5/weather", "/data/3.0/onecall"]
+    assert len(weather.received) == 9
     assert all(parse_qs(request["query"])["appid"] == [WEATHER_KEY] for request in weather.received)
     assert all(UPTIME_KEY not in request["query"] + request["body"] for request in weather.received)
 

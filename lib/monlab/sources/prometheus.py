@@ -2,7 +2,7 @@
 
 The source has two services: "prometheus" (PROMETHEUS_URL) for /api/v1/targets and /api/v1/query,
 and "alertmanager" (ALERTMANAGER_URL) for /api/v2/alerts. Neither needs a credential. Each of the
-three reads stands alone: when one fails the others are still written, and the source reports
+three reads is self-contained: when one fails the others are still written, and the source reports
 "partial"; when all fail the first error fails the source.
 """
 
