@@ -274,3 +274,37 @@ def test_feed_freshness_view_lists_every_mapping(cache):
     assert len(rows) == len(CONTRACT.mappings)
     assert cadences["uptimerobot.monitors"] == 15
     assert all(row["is_stale"] == 1 for row in rows)
+
+
+def test_pipeline_counts_rejects_in_run_log(make_settings):
+    from monlab import pipeline
+    from monlab.cache import run_log
+
+    run = pipeline.open_run(make_settings(sources="uptimerobot"))
+    records = [{"id": 1, "friendly_name": "ok", "status": 2}, {"id": 2, "status": "nine"}, {"id": 3, "friendly_name": "x", "status": 2, "interval": "often"}]
+    pipeline.write_records(run, "uptimerobot", "uptimerobot.monitors", records)
+    logged = run.cache.read(select(run_log).where(run_log.c.mapping_id == "uptimerobot.monitors"))
+    stored = run.cache.read(select(rejects))
+    assert logged[0]["rejected"] == 2
+    assert logged[0]["inserted"] == 1
+    assert logged[0]["fetched"] == 3
+    assert len(stored) == 2
+
+
+def test_pipeline_logs_drift_once_per_run(make_settings, caplog):
+    from monlab import pipeline
+    from monlab.report import build_report
+
+    run = pipeline.open_run(make_settings(sources="uptimerobot"))
+    records = [{"id": index, "friendly_name": f"m{index}", "status": 2, "ssl": {"brand": "x"}} for index in range(5)]
+    with caplog.at_level("WARNING", logger="monlab"):
+        pipeline.write_records(run, "uptimerobot", "uptimerobot.monitors", records)
+    drift_lines = [record.getMessage() for record in caplog.records if "schema drift" in record.getMessage()]
+    stored = run.cache.read(select(schema_drift))
+    report = build_report(run)
+    problems = report.sections["Rejects and schema drift"]
+    assert len(drift_lines) == 1
+    assert "new field ssl" in drift_lines[0]
+    assert stored[0]["seen_count"] == 5
+    assert list(problems["Key or field"]) == ["ssl"]
+    assert report.summary["New drift fields"] == "1"
