@@ -17,7 +17,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import require_component
+from components import require_component
 from monlab.cache import Cache
 
 TEST_ROLE = "monlab_test"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from conftest import PROJECT_DIR
+from components import PROJECT_DIR
 from monlab.cache import Cache, alerts, metrics, rejects, schema_drift
 from monlab.contract import load_contract
 from monlab.errors import CacheError

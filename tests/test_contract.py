@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PROJECT_DIR
+from components import PROJECT_DIR
 from monlab.contract import load_contract, normalize_path
 from monlab.errors import ContractError
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import PROJECT_DIR
+from components import PROJECT_DIR
 from monlab.contract import load_contract
 from monlab.transform import CoercionError, apply_mapping, coerce, detect_drift, payload_hash
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PROJECT_DIR
+from components import PROJECT_DIR
 from monlab.cli import main
 from monlab.contract import load_contract
 from monlab.worksheet import HEADER, compare_keys, render_worksheet, worksheet_rows
