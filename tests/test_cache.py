@@ -308,3 +308,19 @@ def test_pipeline_logs_drift_once_per_run(make_settings, caplog):
     assert stored[0]["seen_count"] == 5
     assert list(problems["Key or field"]) == ["ssl"]
     assert report.summary["New drift fields"] == "1"
+
+
+def test_rejected_record_is_not_inactivated(cache):
+    write(cache, ALERTS, [alert(1), alert(2)])
+    broken = {"monitor": {"id": 2, "status": 9}, "log": {"type": 1, "datetime": 1796099100}}
+    counts = write(cache, ALERTS, [alert(1), broken], at=T0 + timedelta(minutes=15))
+    assert counts.rejected == 1
+    assert counts.inactivated == 0
+    assert alert_rows(cache)["2:1796099100"]["is_active"] is True
+
+
+def test_keyless_reject_marks_nothing(cache):
+    write(cache, ALERTS, [alert(1), alert(2)])
+    counts = write(cache, ALERTS, [alert(1), {"log": {"datetime": 1796099100}}], at=T0 + timedelta(minutes=15))
+    assert counts.inactivated == 0
+    assert alert_rows(cache)["2:1796099100"]["is_active"] is True

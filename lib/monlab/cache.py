@@ -397,8 +397,12 @@ class Cache:
                 )
             counts.unchanged = len(unchanged_keys)
 
-        if complete:
-            counts.inactivated = self._inactivate_unseen(connection, table, mapping, set(keys), collected_at, run_id)
+        # A rejected record is still there at the source: its old row stays active. A reject without a
+        # key could be any row, so then nothing is marked inactive, as after a partial fetch.
+        keyless_reject = any(reject.entity_key is None for reject in batch.rejects)
+        if complete and not keyless_reject:
+            seen = set(keys) | {reject.entity_key for reject in batch.rejects}
+            counts.inactivated = self._inactivate_unseen(connection, table, mapping, seen, collected_at, run_id)
 
     def _inactivate_unseen(self, connection, table, mapping, seen: set[str], collected_at, run_id) -> int:
         """Mark inactive the active rows of this mapping that the complete fetch did not return.
