@@ -30,3 +30,7 @@ def make_settings(tmp_path: Path):
         return load_settings(environ=environ, project_dir=PROJECT_DIR, **overrides)
 
     return factory
+
+
+# The `cache` fixture, on SQLite and on a real PostgreSQL, for every cache test.
+from pg_server import cache, cache_url, pg_schema, pg_url  # noqa: E402,F401

@@ -3,7 +3,9 @@
 Snapshot tables (alerts, nodes, instances) key on (source_system, entity_key). A complete fetch
 upserts what it saw and marks the rest of its mapping inactive; a partial fetch marks nothing.
 Metrics key on (source_system, entity_key, metric_name, observed_at_utc) and are only inserted.
-Each (source, mapping) batch is written in one transaction.
+Each (source, mapping) batch, with its rejects, is written in one transaction. Beside the cache
+tables: the run log, the rejects, the schema-drift audit and the request audit; views for
+dashboards are in monlab.views.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sqlalchemy.types import TypeDecorator
 
 from monlab.errors import CacheError
 from monlab.redact import scrub_text
-from monlab.transform import MappedBatch, canonical_json
+from monlab.transform import DriftField, MappedBatch, canonical_json
 
 log = logging.getLogger("monlab.cache")
 
@@ -167,11 +169,28 @@ rejects = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False, index=True),
     Column("source_system", String(32), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("stream", String(128), nullable=False),
     Column("mapping_id", String(64), nullable=False),
     Column("entity_key", String(255)),
     Column("reason", Text, nullable=False),
     Column("payload_json", Text, nullable=False),
     Column("rejected_at_utc", UTCDateTime, nullable=False),
+)
+
+# One row per payload path that the contract does not know, per (source, stream).
+schema_drift = Table(
+    "monlab_schema_drift",
+    metadata,
+    Column("source_system", String(32), primary_key=True),
+    Column("stream", String(128), primary_key=True),
+    Column("field_path", String(255), primary_key=True),
+    Column("types_seen", String(128), nullable=False),
+    Column("first_seen_utc", UTCDateTime, nullable=False),
+    Column("last_seen_utc", UTCDateTime, nullable=False),
+    Column("seen_count", Integer, nullable=False),
+    Column("first_run_id", String(64), nullable=False),
+    Column("last_run_id", String(64), nullable=False),
 )
 
 request_audit = Table(
@@ -206,6 +225,12 @@ def typed_columns(table_name: str) -> list[str]:
     return [column.name for column in table.columns if column.name not in _BOOKKEEPING]
 
 
+def column_lengths(table_name: str) -> dict[str, int | None]:
+    """Return each typed column of a cache table with its maximum text length (None: no limit)."""
+    table = ALL_CACHE_TABLES[table_name]
+    return {name: getattr(table.c[name].type, "length", None) for name in typed_columns(table_name)}
+
+
 def safe_url(url: str) -> str:
     """Return a database URL fit for messages: the password masked, whatever the URL's shape."""
     try:
@@ -220,8 +245,9 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy's "begin" event below start transactions, so they can be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # The timeout comes first: switching to WAL itself waits when another writer holds the lock.
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -262,13 +288,28 @@ class Cache:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def create(self) -> None:
-        """Create the schema and every table that does not exist yet."""
+    def qualified(self, name: str) -> str:
+        """Return a table or view name for raw SQL, in the configured schema on PostgreSQL."""
+        if self.schema and self.dialect == "postgresql":
+            return f'"{self.schema}"."{name}"'
+        return f'"{name}"'
+
+    def create(self, contract=None) -> None:
+        """Create the schema, every table that does not exist yet, and the dashboard views.
+
+        With a contract, the feed freshness view also carries each mapping's cadence.
+        """
+        from monlab.views import create_views
+
         try:
             with self.engine.begin() as connection:
-                if self.schema and self.dialect == "postgresql":
-                    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                if self.dialect == "postgresql":
+                    # Two runs starting at once would race on CREATE TABLE and the views.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('monlab.cache.create'))"))
+                    if self.schema:
+                        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 metadata.create_all(connection)
+                create_views(self, connection, contract)
         except SQLAlchemyError as exc:
             raise CacheError(f"cannot open the cache at {safe_url(self.url)}: {_short_db_error(exc)}") from None
 
@@ -299,7 +340,9 @@ class Cache:
     def _write_snapshot(self, connection, batch, run_id, collected_at, complete, counts) -> None:
         mapping = batch.mapping
         table = SNAPSHOT_TABLES[mapping.table]
-        keys = [row.entity_key for row in batch.rows]
+        # A key twice in one statement breaks ON CONFLICT DO UPDATE on PostgreSQL: the later row wins.
+        rows = list({row.entity_key: row for row in batch.rows}.values())
+        keys = [row.entity_key for row in rows]
         existing = {}
         for chunk in _chunks(keys, 500):
             result = connection.execute(
@@ -310,7 +353,7 @@ class Cache:
             existing.update({found.entity_key: found for found in result})
 
         changed_rows, unchanged_keys = [], []
-        for row in batch.rows:
+        for row in rows:
             previous = existing.get(row.entity_key)
             if previous is not None and previous.payload_hash == row.payload_hash and previous.is_active:
                 unchanged_keys.append(row.entity_key)
@@ -354,10 +397,19 @@ class Cache:
                 )
             counts.unchanged = len(unchanged_keys)
 
-        if complete:
-            counts.inactivated = self._inactivate_unseen(connection, table, mapping, set(keys), collected_at, run_id)
+        # A rejected record is still there at the source: its old row stays active. A reject without a
+        # key could be any row, so then nothing is marked inactive, as after a partial fetch.
+        keyless_reject = any(reject.entity_key is None for reject in batch.rejects)
+        if complete and not keyless_reject:
+            seen = set(keys) | {reject.entity_key for reject in batch.rejects}
+            counts.inactivated = self._inactivate_unseen(connection, table, mapping, seen, collected_at, run_id)
 
     def _inactivate_unseen(self, connection, table, mapping, seen: set[str], collected_at, run_id) -> int:
+        """Mark inactive the active rows of this mapping that the complete fetch did not return.
+
+        Only rows last written by the same mapping are touched, so two mappings of one source that
+        share a table (for example open and resolved alerts) never inactivate each other's rows.
+        """
         active = connection.execute(
             select(table.c.entity_key).where(
                 table.c.source_system == mapping.source_system,
@@ -369,7 +421,11 @@ class Cache:
         for chunk in _chunks(gone, 500):
             connection.execute(
                 update(table)
-                .where(table.c.source_system == mapping.source_system, table.c.entity_key.in_(chunk))
+                .where(
+                    table.c.source_system == mapping.source_system,
+                    table.c.mapping_id == mapping.id,
+                    table.c.entity_key.in_(chunk),
+                )
                 .values(is_active=False, inactive_since_utc=collected_at, run_id=run_id)
             )
         return len(gone)
@@ -395,26 +451,20 @@ class Cache:
             )
         if not rows:
             return
-        existing = set()
-        names = sorted({row["metric_name"] for row in rows})
-        times = [row["observed_at_utc"] for row in rows]
-        result = connection.execute(
-            select(metrics.c.entity_key, metrics.c.metric_name, metrics.c.observed_at_utc).where(
-                metrics.c.source_system == mapping.source_system,
-                metrics.c.metric_name.in_(names),
-                metrics.c.observed_at_utc >= min(times),
-                metrics.c.observed_at_utc <= max(times),
-            )
+        # ON CONFLICT DO NOTHING ... RETURNING returns only the rows it inserted, so re-reading a
+        # window counts as unchanged without reading the table first, and two writers cannot both
+        # count one sample as new.
+        rows = list({_metric_key(row): row for row in rows}.values())
+        statement = (
+            self._insert(metrics)
+            .on_conflict_do_nothing(index_elements=[metrics.c.source_system, metrics.c.entity_key, metrics.c.metric_name, metrics.c.observed_at_utc])
+            .returning(metrics.c.entity_key)
         )
-        existing = {(found.entity_key, found.metric_name, found.observed_at_utc) for found in result}
-        new_rows = [row for row in rows if (row["entity_key"], row["metric_name"], row["observed_at_utc"]) not in existing]
-        counts.unchanged = len(rows) - len(new_rows)
-        counts.inserted = len(new_rows)
-        if new_rows:
-            statement = self._insert(metrics).on_conflict_do_nothing(
-                index_elements=[metrics.c.source_system, metrics.c.entity_key, metrics.c.metric_name, metrics.c.observed_at_utc]
-            )
-            connection.execute(statement, new_rows)
+        inserted = 0
+        for chunk in _chunks(rows, 500):
+            inserted += len(connection.execute(statement, chunk).all())
+        counts.inserted = inserted
+        counts.unchanged = len(rows) - inserted
 
     def _write_rejects(self, connection, batch, run_id, collected_at) -> None:
         if not batch.rejects:
@@ -425,6 +475,8 @@ class Cache:
                 {
                     "run_id": run_id,
                     "source_system": reject.source_system,
+                    "entity": reject.entity or batch.mapping.entity,
+                    "stream": reject.stream or batch.mapping.stream,
                     "mapping_id": reject.mapping_id,
                     "entity_key": reject.entity_key,
                     "reason": reject.reason,
@@ -434,6 +486,45 @@ class Cache:
                 for reject in batch.rejects
             ],
         )
+
+    def record_drift(self, source: str, fields: list[DriftField], *, run_id: str, seen_at: datetime) -> list[str]:
+        """Add the unknown paths of one batch to the drift audit; return the paths seen for the first time."""
+        if not fields:
+            return []
+        table = schema_drift
+        try:
+            with self.engine.begin() as connection:
+                stream = fields[0].stream
+                existing = {
+                    row.field_path: row
+                    for row in connection.execute(
+                        select(table).where(table.c.source_system == source, table.c.stream == stream)
+                    )
+                }
+                new_paths = []
+                for drift in fields:
+                    previous = existing.get(drift.path)
+                    if previous is None:
+                        new_paths.append(drift.path)
+                    types = set(drift.types) | (set(previous.types_seen.split(",")) if previous is not None else set())
+                    statement = self._insert(table).values(
+                        source_system=source, stream=drift.stream, field_path=drift.path,
+                        types_seen=",".join(sorted(types)), first_seen_utc=seen_at, last_seen_utc=seen_at,
+                        seen_count=drift.count, first_run_id=run_id, last_run_id=run_id,
+                    )
+                    # ON CONFLICT keeps a second run that found the same new path at once from failing.
+                    connection.execute(statement.on_conflict_do_update(
+                        index_elements=[table.c.source_system, table.c.stream, table.c.field_path],
+                        set_={
+                            "types_seen": statement.excluded.types_seen,
+                            "last_seen_utc": statement.excluded.last_seen_utc,
+                            "seen_count": table.c.seen_count + statement.excluded.seen_count,
+                            "last_run_id": statement.excluded.last_run_id,
+                        },
+                    ))
+        except SQLAlchemyError as exc:
+            raise CacheError(f"writing the schema drift of {source} {stream} failed: {_short_db_error(exc)}") from None
+        return new_paths
 
     def record_run(self, **values: Any) -> None:
         """Append one line to the run log."""
@@ -479,6 +570,10 @@ def _special_text(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return "+Inf" if value > 0 else "-Inf"
+
+
+def _metric_key(row: dict[str, Any]) -> tuple:
+    return (row["entity_key"], row["metric_name"], row["observed_at_utc"])
 
 
 def _chunks(items: list, size: int):

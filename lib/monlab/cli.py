@@ -47,7 +47,29 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the daily pipeline: preflight, ingest every source, write the report")
     _add_run_options(run)
     run.add_argument("--cell-timeout", dest="cell_timeout", type=int, help="seconds one notebook cell may run before the run fails (default: 300)")
+    worksheet = commands.add_parser("worksheet", help="write docs/field_mapping.md from the contract data/field_mapping.yml")
+    worksheet.add_argument("--output", help="where to write the Markdown worksheet (default: docs/field_mapping.md)")
+    worksheet.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file differs from the contract")
     return parser
+
+
+def run_worksheet(args: argparse.Namespace) -> int:
+    from monlab.contract import load_contract
+    from monlab.worksheet import render_worksheet, write_worksheet
+
+    settings = load_settings()
+    contract = load_contract(settings.contract_path)
+    path = Path(args.output) if args.output else settings.project_dir / "docs" / "field_mapping.md"
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if current != render_worksheet(contract):
+            print(f"monlab: {path} is out of date with {settings.contract_path}; run `monlab worksheet`", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"monlab: {path} matches the contract")
+        return EXIT_OK
+    changed = write_worksheet(contract, path)
+    print(f"monlab: {'wrote' if changed else 'unchanged'} {path}")
+    return EXIT_OK
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -150,6 +172,8 @@ def run_pipeline(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "worksheet":
+            return run_worksheet(args)
         settings = _settings_from(args)
         register_secrets(settings.secret_values())
         if args.command == "run":

@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import re
+
 import yaml
 
 from monlab.errors import ContractError
+
+DEFAULT_GRACE_FACTOR = 2.0
+_LIST_INDEX = re.compile(r"\[\d*\]")
 
 TYPES = ("string", "integer", "float", "boolean", "timestamp")
 TABLES = (
@@ -37,6 +42,8 @@ class FieldSpec:
     mapping: dict[str, Any] | None = None
     default: Any = None
     description: str = ""
+    # Longest text the destination column takes (from the table definition), None for no limit.
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,24 @@ class Mapping:
 
 @dataclass(frozen=True)
 class Contract:
+    """Every mapping, plus per stream the source paths that are known but deliberately not mapped."""
+
     mappings: tuple[Mapping, ...]
     known_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A feed is stale once its last good collection is older than this many cadences.
+    grace_factor: float = DEFAULT_GRACE_FACTOR
+
+    def streams(self) -> list[str]:
+        """Return every stream the contract reads, in the order of first mention."""
+        return list(dict.fromkeys(mapping.stream for mapping in self.mappings))
+
+    def stream_paths(self, stream: str) -> set[str]:
+        """Return the normalized source paths of a stream that are not drift: mapped, keys or known."""
+        paths = set(self.known_fields.get(stream, ()))
+        for mapping in self.for_stream(stream):
+            paths.update(mapping.key)
+            paths.update(spec.path for spec in mapping.fields if spec.path)
+        return {normalize_path(path) for path in paths}
 
     def for_stream(self, stream: str) -> list[Mapping]:
         return [mapping for mapping in self.mappings if mapping.stream == stream]
@@ -78,6 +101,11 @@ class Contract:
         raise ContractError(f"no mapping with id {mapping_id!r} in the contract")
 
 
+def normalize_path(path: str) -> str:
+    """Write every list index of a source path as [], so weather[0].main and weather[].main match."""
+    return _LIST_INDEX.sub("[]", path.strip())
+
+
 def _require(entry: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...]) -> Any:
     value = entry.get(key)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
@@ -85,7 +113,7 @@ def _require(entry: dict[str, Any], key: str, where: str, kind: type | tuple[typ
     return value
 
 
-def _parse_field(entry: Any, where: str, table_columns: set[str]) -> FieldSpec:
+def _parse_field(entry: Any, where: str, table_columns: dict[str, int | None]) -> FieldSpec:
     if not isinstance(entry, dict):
         raise ContractError(f"{where}: expected a mapping")
     column = _require(entry, "column", where, str)
@@ -109,10 +137,11 @@ def _parse_field(entry: Any, where: str, table_columns: set[str]) -> FieldSpec:
         mapping={str(key): value for key, value in mapping.items()} if mapping else None,
         default=entry.get("default"),
         description=str(entry.get("description", "")),
+        max_length=table_columns[column],
     )
 
 
-def _parse_mapping(entry: Any, index: int, table_columns: dict[str, set[str]]) -> Mapping:
+def _parse_mapping(entry: Any, index: int, table_columns: dict[str, dict[str, int | None]]) -> Mapping:
     where = f"mappings[{index}]"
     if not isinstance(entry, dict):
         raise ContractError(f"{where}: expected a mapping")
@@ -159,7 +188,7 @@ def _parse_mapping(entry: Any, index: int, table_columns: dict[str, set[str]]) -
 
 def load_contract(path: Path) -> Contract:
     """Load and validate the field mapping; a mistake raises ContractError naming the mapping and key."""
-    from monlab.cache import typed_columns
+    from monlab.cache import column_lengths
 
     if not path.is_file():
         raise ContractError(f"contract file not found: {path}")
@@ -170,7 +199,7 @@ def load_contract(path: Path) -> Contract:
     if not isinstance(document, dict) or not isinstance(document.get("mappings"), list):
         raise ContractError(f"contract file {path} must contain a list under 'mappings'")
 
-    table_columns = {table: set(typed_columns(table)) for table in TABLES}
+    table_columns = {table: column_lengths(table) for table in TABLES}
     mappings = tuple(
         _parse_mapping(entry, index, table_columns) for index, entry in enumerate(document["mappings"])
     )
@@ -179,7 +208,29 @@ def load_contract(path: Path) -> Contract:
     if duplicated:
         raise ContractError(f"mapping id {sorted(duplicated)[0]!r} appears twice in {path}")
 
-    known = document.get("known_fields") or {}
+    return Contract(
+        mappings=mappings,
+        known_fields=_parse_known_fields(document.get("known_fields"), {mapping.stream for mapping in mappings}),
+        grace_factor=_parse_grace_factor(document.get("freshness_grace_factor", DEFAULT_GRACE_FACTOR)),
+    )
+
+
+def _parse_known_fields(known: Any, streams: set[str]) -> dict[str, tuple[str, ...]]:
+    if known is None:
+        return {}
     if not isinstance(known, dict):
         raise ContractError("known_fields: expected a mapping of stream names to lists of source paths")
-    return Contract(mappings=mappings, known_fields={stream: tuple(paths or ()) for stream, paths in known.items()})
+    parsed = {}
+    for stream, paths in known.items():
+        if stream not in streams:
+            raise ContractError(f"known_fields.{stream}: no mapping reads stream {stream!r}; check the spelling")
+        if not isinstance(paths, list) or not all(isinstance(path, str) and path.strip() for path in paths):
+            raise ContractError(f"known_fields.{stream}: expected a list of source paths")
+        parsed[stream] = tuple(paths)
+    return parsed
+
+
+def _parse_grace_factor(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
+        raise ContractError(f"freshness_grace_factor: expected a number of cadences of at least 1, found {value!r}")
+    return float(value)

@@ -24,7 +24,7 @@ from monlab.fetch import AuditTrail, GuardedClient
 from monlab.policy import Policy, load_policy
 from monlab.redact import register_secrets, scrub_text
 from monlab.sources import SourceContext, SourceNote, StreamBatch, load_source
-from monlab.transform import apply_mapping
+from monlab.transform import apply_mapping, detect_drift
 
 log = logging.getLogger("monlab.pipeline")
 
@@ -60,14 +60,15 @@ class SourceOutcome:
 def open_run(settings: Settings, run_id: str | None = None) -> Run:
     """Open the cache (creating missing tables), load the contract and policy, and fix the as-of time."""
     register_secrets(settings.secret_values())
+    contract = load_contract(settings.contract_path)
     cache = Cache(settings.db_url, settings.db_schema)
-    cache.create()
+    cache.create(contract)
     return Run(
         settings=settings,
         run_id=run_id or new_run_id(),
         as_of=replay.run_as_of(settings),
         cache=cache,
-        contract=load_contract(settings.contract_path),
+        contract=contract,
         policy=load_policy(settings.policy_path),
     )
 
@@ -110,37 +111,73 @@ def preflight_block(run: Run) -> str | None:
     return None if rows[0]["status"] == "ok" else rows[0]["error"]
 
 
+def _record_drift(run: Run, source: str, batch: StreamBatch) -> None:
+    """Audit the payload paths the contract does not know: one log line per path per run."""
+    fields = detect_drift(run.contract, batch.stream, batch.records)
+    if not fields:
+        return
+    new_paths = set(run.cache.record_drift(source, fields, run_id=run.run_id, seen_at=run.as_of))
+    for drift in fields:
+        first = "new field" if drift.path in new_paths else "field"
+        log.warning(
+            "%s: schema drift in %s: %s %s (%s) is not in the contract, seen in %d of %d records",
+            source, batch.stream, first, drift.path, ",".join(drift.types), drift.count, len(batch.records),
+        )
+
+
+def _write_mapping(run: Run, outcome: SourceOutcome, mapping, batch: StreamBatch) -> None:
+    started = _now()
+    mapped = apply_mapping(mapping, batch.records, tuple(run.settings.secret_values()))
+    try:
+        counts = run.cache.write_batch(mapped, run_id=run.run_id, collected_at=run.as_of, complete=batch.complete)
+    except MonlabError as exc:
+        finished = _now()
+        run.cache.record_run(
+            run_id=run.run_id, source_system=mapping.source_system, mapping_id=mapping.id, step="write",
+            status="failed", complete=batch.complete, fetched=len(batch.records), error=scrub_text(str(exc)),
+            as_of_utc=run.as_of, started_at_utc=started, finished_at_utc=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+        )
+        raise
+    outcome.writes[mapping.id] = counts
+    finished = _now()
+    run.cache.record_run(
+        run_id=run.run_id,
+        source_system=mapping.source_system,
+        mapping_id=mapping.id,
+        step="write",
+        status="ok" if batch.complete else "partial",
+        complete=batch.complete,
+        as_of_utc=run.as_of,
+        started_at_utc=started,
+        finished_at_utc=finished,
+        duration_ms=int((finished - started).total_seconds() * 1000),
+        **vars(counts),
+    )
+    for reject in mapped.rejects:
+        log.warning("%s: rejected a record of %s (key %s): %s", mapping.source_system, mapping.id, reject.entity_key or "unknown", reject.reason)
+    log.info(
+        "%s: %s -> %s: %d fetched, %d inserted, %d updated, %d unchanged, %d inactivated, %d rejected",
+        mapping.source_system, mapping.id, mapping.table, counts.fetched, counts.inserted, counts.updated,
+        counts.unchanged, counts.inactivated, counts.rejected,
+    )
+
+
 def _write_stream(run: Run, outcome: SourceOutcome, batch: StreamBatch) -> None:
     mappings = run.contract.for_stream(batch.stream)
     if not mappings:
         log.warning("%s: stream %s has no mapping in the contract; %d records skipped", outcome.source, batch.stream, len(batch.records))
         return
+    _record_drift(run, outcome.source, batch)
     for mapping in mappings:
-        started = _now()
-        mapped = apply_mapping(mapping, batch.records, tuple(run.settings.secret_values()))
-        counts = run.cache.write_batch(mapped, run_id=run.run_id, collected_at=run.as_of, complete=batch.complete)
-        outcome.writes[mapping.id] = counts
-        finished = _now()
-        run.cache.record_run(
-            run_id=run.run_id,
-            source_system=mapping.source_system,
-            mapping_id=mapping.id,
-            step="write",
-            status="ok" if batch.complete else "partial",
-            complete=batch.complete,
-            as_of_utc=run.as_of,
-            started_at_utc=started,
-            finished_at_utc=finished,
-            duration_ms=int((finished - started).total_seconds() * 1000),
-            **vars(counts),
-        )
-        for reject in mapped.rejects:
-            log.warning("%s: rejected a record of %s (key %s): %s", mapping.source_system, mapping.id, reject.entity_key or "unknown", reject.reason)
-        log.info(
-            "%s: %s -> %s: %d fetched, %d inserted, %d updated, %d unchanged, %d inactivated, %d rejected",
-            mapping.source_system, mapping.id, mapping.table, counts.fetched, counts.inserted, counts.updated,
-            counts.unchanged, counts.inactivated, counts.rejected,
-        )
+        _write_mapping(run, outcome, mapping, batch)
+
+
+def write_records(run: Run, source: str, stream: str, records: list, *, complete: bool = True) -> SourceOutcome:
+    """Map and write records of one stream as if a source had emitted them; for drills and notebooks."""
+    outcome = SourceOutcome(source=source, status="ok")
+    _write_stream(run, outcome, StreamBatch(stream, records, complete=complete))
+    return outcome
 
 
 def _clients(run: Run, module, audit: AuditTrail) -> dict[str, GuardedClient]:

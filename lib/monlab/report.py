@@ -1,7 +1,7 @@
 """The daily ops report, built from the cache alone: xlsx, html and a summary in the run's log file.
 
 Sections: top critical alerts, down resource summary, instance health snapshot, stale data
-warnings. Times are UTC. Nothing here calls a source API.
+warnings, and this run's rejected records and new schema-drift fields. Times are UTC. Nothing here calls a source API.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from monlab.cache import alerts, instances, metrics, nodes, request_audit, run_log
+from monlab.cache import alerts, instances, metrics, nodes, rejects, request_audit, run_log, schema_drift
 from monlab.freshness import feed_freshness
 from monlab.pipeline import Run
 from monlab.redact import scrub_text
@@ -26,7 +26,9 @@ SEVERITY_RANK = {"critical": 0, "high": 1, "warning": 2, "medium": 3, "low": 4, 
 DOWN_NODE_STATUSES = ("down", "degraded")
 DOWN_INSTANCE_HEALTH = ("critical", "down")
 TOP_ALERTS = 10
-SECTIONS = ("Top critical alerts", "Down resource summary", "Instance health snapshot", "Stale data warnings")
+SECTIONS = ("Top critical alerts", "Down resource summary", "Instance health snapshot", "Stale data warnings", "Rejects and schema drift")
+# The report lists at most this many rejects; the rest stay in monlab_rejects.
+TOP_REJECTS = 20
 
 
 @dataclass
@@ -153,6 +155,25 @@ def freshness_table(run: Run) -> pd.DataFrame:
     )
 
 
+def contract_problems(run: Run) -> tuple[pd.DataFrame, int, int]:
+    """Return this run's rejects and new drift fields as one table, with the two counts."""
+    rejected = run.cache.read(select(rejects).where(rejects.c.run_id == run.run_id).order_by(rejects.c.id))
+    drifted = run.cache.read(
+        select(schema_drift).where(schema_drift.c.first_run_id == run.run_id).order_by(schema_drift.c.source_system, schema_drift.c.stream, schema_drift.c.field_path)
+    )
+    rows = [
+        {"Kind": "reject", "Source": row["source_system"], "Feed": row["mapping_id"], "Key or field": row["entity_key"] or "unknown",
+         "Detail": scrub_text(row["reason"])}
+        for row in rejected[:TOP_REJECTS]
+    ] + [
+        {"Kind": "new drift field", "Source": row["source_system"], "Feed": row["stream"], "Key or field": row["field_path"],
+         "Detail": f"type {row['types_seen']}, in {row['seen_count']} records"}
+        for row in drifted
+    ]
+    frame = pd.DataFrame(rows, columns=["Kind", "Source", "Feed", "Key or field", "Detail"])
+    return frame, len(rejected), len(drifted)
+
+
 def _request_summary(run: Run) -> str:
     entries = run.cache.read(select(request_audit).where(request_audit.c.run_id == run.run_id))
     if not entries:
@@ -168,6 +189,8 @@ def build_report(run: Run) -> Report:
         SECTIONS[2]: instance_health(run),
         SECTIONS[3]: stale_warnings(run, freshness),
     }
+    problems, rejected, drifted = contract_problems(run)
+    sections[SECTIONS[4]] = problems
     summary = {
         "As of": _utc_text(run.as_of),
         "Mode": run.settings.mode,
@@ -176,6 +199,8 @@ def build_report(run: Run) -> Report:
         "Down resources": str(len(sections[SECTIONS[1]])),
         "Instances": str(len(sections[SECTIONS[2]])),
         "Stale or failed feeds": str(len(sections[SECTIONS[3]])),
+        "Rejected records": str(rejected),
+        "New drift fields": str(drifted),
     }
     return Report(as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary)
 
@@ -202,6 +227,7 @@ def render_html(report: Report) -> str:
         SECTIONS[1]: "No resource is down.",
         SECTIONS[2]: "No instance in the cache.",
         SECTIONS[3]: "Every feed is fresh and every source was read in this run.",
+        SECTIONS[4]: "No record was rejected and no new payload field appeared in this run.",
     })
 
 

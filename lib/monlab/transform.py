@@ -1,4 +1,4 @@
-"""Apply the data contract to source records: typed rows, rejects with a reason, and payload hashes.
+"""Apply the data contract to source records: typed rows, rejects with a reason, drift and payload hashes.
 
 One bad record never stops a batch: it becomes a Reject that names the field and what was found.
 Known quirks of real APIs are coerced here, by type, and not in the source modules: numbers sent as
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from monlab.contract import FieldSpec, Mapping
+from monlab.contract import Contract, FieldSpec, Mapping
 from monlab.redact import scrub_data
 
 _MISSING = object()
@@ -24,6 +24,8 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 _SPECIAL_FLOATS = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
 # Epoch values above this are taken as milliseconds: 1e11 seconds is in the year 5138.
 _MILLISECONDS_THRESHOLD = 1e11
+# The cache stores integers in 32-bit columns (PostgreSQL "integer"); larger ones are rejected.
+_INTEGER_RANGE = (-(2**31), 2**31 - 1)
 
 
 class CoercionError(ValueError):
@@ -49,6 +51,8 @@ class Reject:
     entity_key: str | None
     reason: str
     payload: Any
+    entity: str = ""
+    stream: str = ""
 
 
 @dataclass
@@ -61,12 +65,26 @@ class MappedBatch:
     duplicates: int = 0
 
 
+@dataclass
+class DriftField:
+    """A source path of a stream that the contract does not know, as seen in one batch."""
+
+    stream: str
+    path: str
+    types: tuple[str, ...]
+    count: int
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def payload_hash(value: Any) -> str:
-    """Return the sha256 of the canonical JSON of a source object."""
+    """Return the sha256 of the canonical JSON of a source object.
+
+    Callers hash the object after redaction, so that the stored hash cannot confirm a guessed
+    secret against the stored (redacted) payload.
+    """
     return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
@@ -104,10 +122,16 @@ def _to_float(value: Any) -> float:
 
 
 def _to_integer(value: Any) -> int:
-    number = _to_float(value)
-    if not math.isfinite(number) or number != int(number):
-        raise CoercionError("not a whole number")
-    return int(number)
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        number = _to_float(value)
+        if not math.isfinite(number) or number != int(number):
+            raise CoercionError("not a whole number")
+        number = int(number)
+    if not _INTEGER_RANGE[0] <= number <= _INTEGER_RANGE[1]:
+        raise CoercionError("outside the 32-bit integer range of the column")
+    return number
 
 
 def _to_boolean(value: Any) -> bool:
@@ -135,7 +159,10 @@ def _to_timestamp(value: Any) -> datetime:
         raise CoercionError("not a finite unix time")
     if abs(seconds) > _MILLISECONDS_THRESHOLD:
         seconds /= 1000.0
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise CoercionError("a unix time outside the years 1 to 9999") from None
 
 
 def _to_string(value: Any) -> str:
@@ -187,17 +214,48 @@ def _field_value(spec: FieldSpec, record: Any) -> Any:
     if value is None and spec.required:
         found = "nothing" if spec.path and lookup(record, spec.path) is _MISSING else _short(raw)
         raise CoercionError(f"missing required field {spec.path or spec.column!r} (found {found})")
+    if isinstance(value, str) and spec.max_length is not None and len(value) > spec.max_length:
+        raise CoercionError(
+            f"field {spec.path or spec.column!r}: {len(value)} characters, more than the {spec.max_length} of column {spec.column}"
+        )
     return value
 
 
-def entity_key(mapping: Mapping, record: Any) -> str | None:
+# The entity_key column of every cache table is a String(255).
+MAX_KEY_LENGTH = 255
+
+
+def entity_key(mapping: Mapping, record: Any) -> str:
+    """Join the key paths of a record into its entity key, or raise CoercionError naming the missing part."""
     parts = []
     for path in mapping.key:
         value = lookup(record, path)
         if value is _MISSING or value is None or value == "":
-            return None
+            found = "nothing" if value is _MISSING else _short(value)
+            raise CoercionError(f"missing key field {path!r} (found {found})")
+        if isinstance(value, float) and value.is_integer():
+            # 779101.0 and 779101 name the same object, so they must give the same key.
+            value = int(value)
         parts.append(_to_string(value))
-    return mapping.key_prefix + ":".join(parts)
+    key = mapping.key_prefix + ":".join(parts)
+    if len(key) > MAX_KEY_LENGTH:
+        raise CoercionError(f"key {_short(key)} has {len(key)} characters, more than {MAX_KEY_LENGTH}")
+    return key
+
+
+def _map_record(mapping: Mapping, record: Any) -> tuple[str | None, dict[str, Any] | None, str | None]:
+    """Return (key, values, None) for a good record and (key or None, None, reason) for a bad one."""
+    try:
+        key = entity_key(mapping, record)
+    except CoercionError as exc:
+        return None, None, str(exc)
+    try:
+        return key, {spec.column: _field_value(spec, record) for spec in mapping.fields}, None
+    except CoercionError as exc:
+        return key, None, str(exc)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        # A quirk no coercion foresaw still rejects one record instead of stopping the batch.
+        return key, None, f"cannot map the record: {type(exc).__name__}: {_short(str(exc))}"
 
 
 def apply_mapping(mapping: Mapping, records: list[Any], secrets: tuple[str, ...] = ()) -> MappedBatch:
@@ -205,16 +263,11 @@ def apply_mapping(mapping: Mapping, records: list[Any], secrets: tuple[str, ...]
     batch = MappedBatch(mapping=mapping)
     seen: dict[str, int] = {}
     for record in records:
-        key = entity_key(mapping, record)
-        if key is None:
+        key, values, reason = _map_record(mapping, record)
+        if values is None:
             batch.rejects.append(
-                Reject(mapping.id, mapping.source_system, None, f"missing key field(s) {', '.join(mapping.key)}", scrub_data(record, secrets))
+                Reject(mapping.id, mapping.source_system, key, reason, scrub_data(record, secrets), mapping.entity, mapping.stream)
             )
-            continue
-        try:
-            values = {spec.column: _field_value(spec, record) for spec in mapping.fields}
-        except CoercionError as exc:
-            batch.rejects.append(Reject(mapping.id, mapping.source_system, key, str(exc), scrub_data(record, secrets)))
             continue
         payload = scrub_data(record, secrets)
         row = Row(entity_key=key, values=values, payload_hash=payload_hash(payload), payload=payload)
@@ -227,3 +280,62 @@ def apply_mapping(mapping: Mapping, records: list[Any], secrets: tuple[str, ...]
         seen[unique] = len(batch.rows)
         batch.rows.append(row)
     return batch
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _covers(known: set[str], path: str) -> bool:
+    """Return whether a known path is the path itself or one of its ancestors."""
+    return any(path == item or path.startswith(item + ".") or path.startswith(item + "[]") for item in known)
+
+
+def _is_ancestor(known: set[str], path: str) -> bool:
+    return any(item.startswith(path + ".") or item.startswith(path + "[]") for item in known)
+
+
+def _unknown_paths(value: Any, prefix: str, known: set[str], found: dict[str, set[str]]) -> None:
+    """Collect the outermost unknown paths under prefix, with the JSON types seen there."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            if _covers(known, path):
+                continue
+            if _is_ancestor(known, path) and isinstance(item, (dict, list)):
+                _unknown_paths(item, path, known, found)
+            else:
+                found.setdefault(path, set()).add(_json_type(item))
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)):
+                _unknown_paths(item, f"{prefix}[]", known, found)
+
+
+def detect_drift(contract: Contract, stream: str, records: list[Any]) -> list[DriftField]:
+    """Return the payload paths of a stream that the contract neither maps nor lists as known.
+
+    A known path covers everything under it; an unknown object is reported once, at its top.
+    """
+    known = contract.stream_paths(stream)
+    counts: dict[str, int] = {}
+    types: dict[str, set[str]] = {}
+    for record in records:
+        found: dict[str, set[str]] = {}
+        _unknown_paths(record, "", known, found)
+        for path, seen_types in found.items():
+            counts[path] = counts.get(path, 0) + 1
+            types.setdefault(path, set()).update(seen_types)
+    return [DriftField(stream, path, tuple(sorted(types[path])), counts[path]) for path in sorted(counts)]
