@@ -199,7 +199,7 @@ def ingest_source(run: Run, source: str) -> SourceOutcome:
     try:
         module = load_source(source)
         context = SourceContext(
-            settings=run.settings, clients=_clients(run, module, audit), as_of=run.as_of,
+            settings=run.settings, clients=_clients(run, module, audit), as_of=replay.request_clock(run.settings, source, run.as_of),
             options=run.settings.options(source), cache=run.cache,
         )
         with replay.cassette(run.settings, source, module.SERVICES, run.as_of):

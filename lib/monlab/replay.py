@@ -74,6 +74,17 @@ def run_as_of(settings: Settings) -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
+def request_clock(settings: Settings, source: str, run_as_of: datetime) -> datetime:
+    """Return the time a source's requests are built from (for windows such as created>=DATE).
+
+    In replay this is the source's own recording time, whatever the run's as-of time, because the
+    requests must match the ones recorded.
+    """
+    if settings.mode == "replay":
+        return parse_as_of(read_metadata(require_cassette(settings, source))["recorded_at"])
+    return run_as_of
+
+
 def base_urls(settings: Settings, source: str) -> dict[str, str]:
     """Return the base URL of every service: from the cassette in replay, from settings otherwise."""
     if settings.mode == "replay":
