@@ -42,6 +42,8 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"),
     # The password part of a database URL.
     re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)"),
+    # Header lines as HTTP libraries print them: the whole value up to the end of the line.
+    re.compile(r"(?i)\b(cookie|set-cookie|authorization|proxy-authorization|x-api-key|x-auth-token)(\s*:\s*)([^\r\n]+)"),
 )
 
 # The values of every secret this process was configured with; filled by register_secrets().
@@ -79,6 +81,7 @@ def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
     text = _NAME_PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _NAME_PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _NAME_PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    text = _NAME_PATTERNS[4].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     return text
 
 

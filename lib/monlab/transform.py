@@ -205,18 +205,20 @@ def apply_mapping(mapping: Mapping, records: list[Any], secrets: tuple[str, ...]
     batch = MappedBatch(mapping=mapping)
     seen: dict[str, int] = {}
     for record in records:
-        key = entity_key(mapping, record)
+        # Typed columns come from the scrubbed record too, so an API that echoes a key into a
+        # name or message field stores no secret in any column.
+        payload = scrub_data(record, secrets)
+        key = entity_key(mapping, payload)
         if key is None:
             batch.rejects.append(
-                Reject(mapping.id, mapping.source_system, None, f"missing key field(s) {', '.join(mapping.key)}", scrub_data(record, secrets))
+                Reject(mapping.id, mapping.source_system, None, f"missing key field(s) {', '.join(mapping.key)}", payload)
             )
             continue
         try:
-            values = {spec.column: _field_value(spec, record) for spec in mapping.fields}
+            values = {spec.column: _field_value(spec, payload) for spec in mapping.fields}
         except CoercionError as exc:
-            batch.rejects.append(Reject(mapping.id, mapping.source_system, key, str(exc), scrub_data(record, secrets)))
+            batch.rejects.append(Reject(mapping.id, mapping.source_system, key, str(exc), payload))
             continue
-        payload = scrub_data(record, secrets)
         row = Row(entity_key=key, values=values, payload_hash=payload_hash(payload), payload=payload)
         unique = key if not mapping.is_metric else f"{key}|{values['metric_name']}|{values['observed_at_utc']}"
         if unique in seen:
