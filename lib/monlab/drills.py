@@ -1,7 +1,7 @@
 """Helpers for the break/fix drills and the fetch tests: a loopback HTTP server that misbehaves on
 purpose, and a clock whose sleeps return at once.
 
-FlakyServer answers each connection with the next step of its script (a status sequence, a delay,
+FlakyServer responds to each connection with the next step of its script (a status sequence, a delay,
 a reset, a truncated or slowly dripping body, a redirect) and counts the connections it accepted,
 so a test can prove that a refused request never reached it. It listens on loopback only.
 """
@@ -33,7 +33,7 @@ class Received:
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer. `body` may be a function of the request, to echo what the client sent.
+    """One scripted response. `body` may be a function of the request, to echo what the client sent.
 
     delay_s waits before the status line; drip_s sends the body one byte at a time with that pause;
     truncate_to sends only that many body bytes of the announced Content-Length, then closes.
@@ -69,9 +69,9 @@ _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other",
 
 
 class FlakyServer:
-    """A loopback HTTP/1.1 server that answers connection n with step n of its script.
+    """A loopback HTTP/1.1 server that responds to connection n with step n of its script.
 
-    After the script runs out it answers 599, so a test that sends more requests than it planned
+    After the script runs out it responds with status 599, so a test that sends more requests than it planned
     sees it. Use it as a context manager; `url` is its base URL.
     """
 

@@ -117,7 +117,7 @@ def _seconds_until(header: str, now: float) -> float | None:
 
 
 def server_wait(response: requests.Response, now: float) -> float | None:
-    """Return the wait a response asks for, in seconds, or None when it names none.
+    """Return the wait a response requests, in seconds, or None when it names none.
 
     Retry-After wins; then a rate limit reset (X-RateLimit-Reset, epoch seconds) counts when the
     remaining quota is 0; then a GitHub secondary limit (rate limit headers, quota left, no
@@ -141,7 +141,7 @@ def server_wait(response: requests.Response, now: float) -> float | None:
 def _is_secondary_limit(response: requests.Response) -> bool:
     if response.status_code == 429:
         return True
-    # A 403 with quota left is usually a permission problem; only the body tells them apart.
+    # A 403 with quota left is usually a permission problem, and only the body distinguishes the two.
     return response.status_code == 403 and "secondary rate limit" in response.text.lower()
 
 

@@ -1,9 +1,9 @@
 """The preflight checklist: what must hold before a run may write to the cache.
 
 Each check is pass, warn or fail with a reason; any fail blocks every cache write of the run. Per
-enabled source: the credential is present, the policy has a section for it, and, through the
-source's read-only probe endpoint, the credential is accepted, its scope is read-only where the API
-reports it, and the server clock agrees with ours. In replay mode those network checks read the
+enabled source it checks that the credential is present and that the policy has a section for it.
+One request to the source's read-only probe endpoint then checks that the credential is accepted,
+that its scope is read-only where the API reports it, and that the server clock agrees with ours. In replay mode those network checks read the
 cassette instead and say "replay: from cassette".
 """
 
