@@ -410,3 +410,40 @@ def test_planted_secret_in_no_log_or_error(caplog):
     assert PLANTED not in str(caught.value)
     assert PLANTED not in caplog.text
     assert all(PLANTED not in str(vars(entry)) for entry in client.audit.entries)
+
+
+# -- deferred sources and refusals in the report -----------------------------------------------
+
+
+def test_deferred_source_reported(make_settings):
+    from monlab import pipeline
+    from monlab.report import build_report
+
+    account = Reply(200, b'{"stat": "ok"}')
+    limited = Reply(429, "<html>slow down</html>", content_type="text/html", headers={"Retry-After": "3600"})
+    with FlakyServer([account, limited]) as server:
+        settings = make_settings(mode="live", sources="uptimerobot", environ={"UPTIMEROBOT_BASE_URL": server.url, "UPTIMEROBOT_API_KEY": PLANTED})
+        run = pipeline.open_run(settings)
+        outcome = pipeline.ingest(run, "monitoring")[0]
+    assert outcome.status == "deferred"
+    warnings = build_report(run).sections["Stale data warnings"]
+    assert "deferred in this run" in set(warnings["Warning"])
+    assert "3600 s" in " ".join(warnings["Detail"])
+
+
+def test_report_counts_refused_requests(make_settings):
+    from datetime import datetime, timezone
+
+    from monlab import pipeline
+    from monlab.report import build_report
+
+    run = pipeline.open_run(make_settings(), run_id="refusal-run")
+    with FlakyServer([Reply(200)]) as server:
+        client = make_client(server.url)
+        post(client)
+        with pytest.raises(ReadOnlyViolation):
+            client.request("POST", "/v2/deleteMonitor")
+    run.cache.record_audit(run.run_id, client.audit.entries, datetime.now(timezone.utc))
+    summary = build_report(run).summary["Requests"]
+    assert summary.startswith("1 request in this run, all on the allowlist")
+    assert "1 refused before sending" in summary

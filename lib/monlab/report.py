@@ -159,9 +159,10 @@ def _request_summary(run: Run) -> str:
         return "no requests in this run"
     refused = sum(1 for entry in entries if entry["outcome"] == "refused")
     sent = len(entries) - refused
+    noun = "request" if sent == 1 else "requests"
     if not refused:
-        return f"{sent} requests in this run, all on the allowlist (anything else is refused before sending)"
-    return f"{sent} requests in this run, all on the allowlist; {refused} refused before sending because they were not on it"
+        return f"{sent} {noun} in this run, all on the allowlist (anything else is refused before sending)"
+    return f"{sent} {noun} in this run, all on the allowlist; {refused} refused before sending because they were not on it"
 
 
 def build_report(run: Run) -> Report:
