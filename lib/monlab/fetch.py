@@ -322,6 +322,8 @@ class GuardedClient:
         error = None
         body = b""
         try:
+            # NOTE: attempt_s is checked only once the headers are in; headers that drip in slowly
+            # are bounded by read_s per socket read alone.
             response = self.session.request(
                 method, url, params=params, data=data, headers=headers, stream=True, allow_redirects=False,
                 timeout=(min(timeouts.connect_s, budget), min(timeouts.read_s, budget)),
