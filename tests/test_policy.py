@@ -64,7 +64,7 @@ MISTAKES = [
     (("sources", "uptimerobot", "timeouts"), [5, 20], "sources.uptimerobot.timeouts: expected a mapping"),
     (("sources", "github", "retry", "attempts"), 0, "sources.github.retry.attempts"),
     (("sources", "github", "retry", "attempts"), 2.5, "sources.github.retry.attempts"),
-    (("sources", "github", "retry", "backoff_cap_s"), 0.5, "sources.github.retry.backoff_cap_s"),
+    (("sources", "github", "retry", "backoff_cap_s"), 0.25, "sources.github.retry.backoff_cap_s"),
     (("sources", "github", "retry", "jitter"), "half", "sources.github.retry.jitter"),
     (("sources", "github", "retry", "max_wait_s"), _DELETE, "sources.github.retry.max_wait_s"),
     (("sources", "github", "scheme"), "ftp", "sources.github.scheme"),
