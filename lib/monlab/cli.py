@@ -1,4 +1,5 @@
-"""The monlab command line: `monlab run` executes the pipeline notebooks with papermill.
+"""The monlab command line: `monlab run` executes the pipeline notebooks with papermill, and
+`monlab preflight` prints the preflight checklist.
 
 Errors a user can fix (an unknown source, an unreadable database URL, a missing cassette) end the
 command with one line on stderr and exit status 2; a notebook that fails ends it with status 1.
@@ -12,12 +13,12 @@ import os
 import sys
 from pathlib import Path
 
-from monlab import replay
+from monlab import preflight, replay
 from monlab.cache import Cache, safe_url
 from monlab.config import MODES, SOURCE_NAMES, Settings, load_settings
 from monlab.errors import MonlabError
 from monlab.pipeline import new_run_id
-from monlab.redact import register_secrets, scrub_text
+from monlab.redact import register_secrets, scrub_notebook, scrub_text
 from monlab.runlog import configure_logging
 from monlab.sources import load_source
 
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet = commands.add_parser("worksheet", help="write docs/field_mapping.md from the contract data/field_mapping.yml")
     worksheet.add_argument("--output", help="where to write the Markdown worksheet (default: docs/field_mapping.md)")
     worksheet.add_argument("--check", action="store_true", help="write nothing; exit 1 when the file differs from the contract")
+    check = commands.add_parser(
+        "preflight", help="run the preflight checklist and print it; exit 0 when it passes, 1 when a check fails",
+    )
+    check.add_argument("--mode", choices=MODES, help="replay (default: read the cassettes), record or live (one probe request per source)")
+    check.add_argument("--sources", help=f"comma-separated sources, from: {', '.join(SOURCE_NAMES)} (default: uptimerobot,openweather)")
+    check.add_argument("--scenario", help="cassette scenario to read in replay (default: normal)")
     return parser
 
 
@@ -72,10 +79,21 @@ def run_worksheet(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_preflight(settings: Settings) -> int:
+    """Print the checklist as a table; a failed check makes the exit status 1."""
+    checks = preflight.run_checklist(settings)
+    print(scrub_text(preflight.format_checklist(checks)))
+    if preflight.passed(checks):
+        print("monlab: preflight passed")
+        return EXIT_OK
+    print(f"monlab: preflight failed, a run would write nothing to the cache: {scrub_text(preflight.blocking_reasons(checks))}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(
-        mode=args.mode, sources=args.sources, as_of=args.as_of, db_url=args.db_url,
-        output_dir=args.output_dir, scenario=args.scenario,
+        mode=args.mode, sources=args.sources, as_of=getattr(args, "as_of", None), db_url=getattr(args, "db_url", None),
+        output_dir=getattr(args, "output_dir", None), scenario=args.scenario,
     )
     if getattr(args, "cell_timeout", None):
         if args.cell_timeout <= 0:
@@ -114,20 +132,7 @@ def _parameters(settings: Settings, run_id: str, as_of: str) -> dict[str, str]:
 def _scrub_notebook(path: Path) -> None:
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        cell.source = scrub_text(cell.source)
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = scrub_text(output["text"])
-            for mime, value in list(output.get("data", {}).items()):
-                if isinstance(value, str):
-                    output["data"][mime] = scrub_text(value)
-            if "traceback" in output:
-                output["traceback"] = [scrub_text(line) for line in output["traceback"]]
-            if "evalue" in output:
-                output["evalue"] = scrub_text(output["evalue"])
-    nbformat.write(notebook, path)
+    nbformat.write(scrub_notebook(nbformat.read(path, as_version=4)), path)
 
 
 def run_pipeline(settings: Settings) -> int:
@@ -178,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         register_secrets(settings.secret_values())
         if args.command == "run":
             return run_pipeline(settings)
+        if args.command == "preflight":
+            return run_preflight(settings)
     except MonlabError as exc:
         print(f"monlab: error: {scrub_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

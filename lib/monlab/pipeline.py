@@ -79,9 +79,11 @@ def _now() -> datetime:
 
 def record_preflight(run: Run) -> list[preflight.Check]:
     """Run the checklist and record it in the run log as ok or blocked."""
-    checks = preflight.run_checklist(run.settings)
+    audit = AuditTrail()
+    checks = preflight.run_checklist(run.settings, audit=audit)
     ok = preflight.passed(checks)
     stamp = _now()
+    run.cache.record_audit(run.run_id, audit.entries, stamp)
     run.cache.record_run(
         run_id=run.run_id,
         source_system="all",
@@ -193,6 +195,9 @@ def _clients(run: Run, module, audit: AuditTrail) -> dict[str, GuardedClient]:
 
 def ingest_source(run: Run, source: str) -> SourceOutcome:
     """Fetch one source, map its records and write them; never raises for a source failure."""
+    blocked = preflight_block(run)
+    if blocked:
+        return _record_blocked(run, [source], blocked)[0]
     outcome = SourceOutcome(source=source, status="ok")
     started = _now()
     audit = AuditTrail()
@@ -239,18 +244,22 @@ def ingest_source(run: Run, source: str) -> SourceOutcome:
     return outcome
 
 
+def _record_blocked(run: Run, sources: list[str], reasons: str) -> list[SourceOutcome]:
+    stamp = _now()
+    for source in sources:
+        run.cache.record_run(
+            run_id=run.run_id, source_system=source, step="fetch", status="blocked",
+            error=f"preflight failed: {reasons}", as_of_utc=run.as_of, started_at_utc=stamp, finished_at_utc=stamp,
+        )
+    return [SourceOutcome(source=source, status="blocked", error=f"preflight failed: {reasons}") for source in sources]
+
+
 def ingest(run: Run, role: str) -> list[SourceOutcome]:
     """Ingest every selected source of one role ("monitoring" or "performance")."""
     selected = [source for source in run.settings.sources if load_source(source).ROLE == role]
     blocked = preflight_block(run)
     if blocked:
-        stamp = _now()
-        for source in selected:
-            run.cache.record_run(
-                run_id=run.run_id, source_system=source, step="fetch", status="blocked",
-                error=f"preflight failed: {blocked}", as_of_utc=run.as_of, started_at_utc=stamp, finished_at_utc=stamp,
-            )
-        return [SourceOutcome(source=source, status="blocked", error=f"preflight failed: {blocked}") for source in selected]
+        return _record_blocked(run, selected, blocked)
     outcomes = []
     for source in selected:
         clock = time.monotonic()

@@ -1,18 +1,39 @@
 """The preflight checklist: what must hold before a run may write to the cache.
 
-Each check is pass, warn or fail with a reason; any fail blocks every cache write of the run.
+Each check is pass, warn or fail with a reason; any fail blocks every cache write of the run. Per
+enabled source it checks that the credential is present and that the policy has a section for it.
+One request to the source's read-only probe endpoint then checks that the credential is accepted,
+that its scope is read-only where the API reports it, and that the server clock agrees with ours. In replay mode those network checks read the
+cassette instead and say "replay: from cassette".
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 
-from monlab.config import CREDENTIAL_VARS, Settings
-from monlab.errors import ConfigError, MonlabError
-from monlab.policy import Policy, load_policy
-from monlab.replay import require_cassette
+import requests
+import yaml
+
+from monlab import replay
+from monlab.config import CREDENTIAL_VARS, Settings, parse_as_of
+from monlab.errors import ConfigError, MonlabError, ReadOnlyViolation, SourceDeferred
+from monlab.fetch import AuditTrail, GuardedClient
+from monlab.policy import Policy, PreflightLimits, SourcePolicy, load_policy
+from monlab.redact import scrub_text
+
+log = logging.getLogger("monlab.preflight")
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+
+# Classic GitHub token scopes that allow writing; an "admin:", "write:" or "delete:" prefix does too.
+GITHUB_WRITE_SCOPES = frozenset({"repo", "public_repo", "delete_repo", "workflow", "user", "gist", "project", "security_events", "codespace"})
+GITHUB_WRITE_PREFIXES = ("admin:", "write:", "delete:", "repo:", "user:")
+# Sources whose API has no write method reachable with their credential.
+NO_WRITE_APIS = frozenset({"openweather", "prometheus"})
 
 
 @dataclass(frozen=True)
@@ -44,23 +65,153 @@ def _credential_check(settings: Settings, source: str) -> Check:
     return Check(source, "credential present", FAIL, f"{variable} is not set; put it in the environment or .env")
 
 
-def run_checklist(settings: Settings) -> list[Check]:
-    """Run every check for the enabled sources and return the checklist."""
+# -- scope and clock skew, from a response's headers -------------------------------------------
+
+
+def github_scope_check(scopes_header: str | None, prefix: str = "") -> Check:
+    """Judge a classic token's X-OAuth-Scopes header; its absence means a token kind that has none."""
+    if scopes_header is None:
+        return Check("github", "scope read-only", WARN, f"{prefix}unknown: fine-grained and app tokens send no X-OAuth-Scopes header; give the token read-only permissions")
+    scopes = sorted(scope.strip() for scope in scopes_header.split(",") if scope.strip())
+    writes = [scope for scope in scopes if scope in GITHUB_WRITE_SCOPES or scope.startswith(GITHUB_WRITE_PREFIXES)]
+    if writes:
+        return Check("github", "scope read-only", FAIL, f"{prefix}the token has write scopes: {', '.join(writes)}; use a token without them")
+    return Check("github", "scope read-only", PASS, f"{prefix}scopes: {', '.join(scopes) or 'none (public data only)'}")
+
+
+def _scope_check(source: str, section: SourcePolicy, response: requests.Response | None, prefix: str = "") -> Check:
+    if source == "github":
+        return github_scope_check(response.headers.get("X-OAuth-Scopes") if response is not None else None, prefix)
+    if source in NO_WRITE_APIS:
+        return Check(source, "scope read-only", PASS, f"{prefix}{section.credential_scope}")
+    return Check(source, "scope read-only", WARN, f"{prefix}unknown: the API does not report the key's scope; expected {section.credential_scope}")
+
+
+def clock_skew_check(source: str, date_header: str | None, our_time: float, limits: PreflightLimits, prefix: str = "") -> Check:
+    """Compare a Date header with our clock; warn or fail above the policy's limits."""
+    if not date_header:
+        return Check(source, "clock skew", WARN, f"{prefix}the server sent no Date header")
+    try:
+        server_time = parsedate_to_datetime(date_header).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return Check(source, "clock skew", WARN, f"{prefix}the Date header {date_header!r} is not an HTTP date")
+    skew = our_time - server_time
+    text = f"{prefix}our clock is {abs(skew):.0f} s {'ahead of' if skew >= 0 else 'behind'} the server"
+    if abs(skew) > limits.clock_skew_fail_s:
+        return Check(source, "clock skew", FAIL, f"{text}, more than {limits.clock_skew_fail_s:g} s; fix the host's time (NTP)")
+    if abs(skew) > limits.clock_skew_warn_s:
+        return Check(source, "clock skew", WARN, f"{text}, more than {limits.clock_skew_warn_s:g} s")
+    return Check(source, "clock skew", PASS, text)
+
+
+# -- replay: read the cassette -----------------------------------------------------------------
+
+
+def _cassette_checks(settings: Settings, source: str, section: SourcePolicy, limits: PreflightLimits) -> list[Check]:
+    prefix = "replay: from cassette; "
+    path = replay.require_cassette(settings, source)
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    recorded_at = parse_as_of(replay.read_metadata(path)["recorded_at"])
+    headers: dict[str, Any] = {}
+    for interaction in document.get("interactions") or []:
+        headers = {name.lower(): values for name, values in (interaction.get("response", {}).get("headers") or {}).items()}
+        if "date" in headers:
+            break
+
+    def first(name: str) -> str | None:
+        values = headers.get(name)
+        return values[0] if isinstance(values, list) and values else values
+
+    if source == "github":
+        scope = github_scope_check(first("x-oauth-scopes"), prefix)
+    else:
+        scope = Check(source, "scope read-only", PASS, f"{prefix}no credential is used in replay")
+    return [scope, clock_skew_check(source, first("date"), recorded_at.timestamp(), limits, prefix)]
+
+
+# -- live and record: call the probe endpoint --------------------------------------------------
+
+
+def _probe_request(settings: Settings, source: str) -> dict[str, Any]:
+    """Return the keyword arguments of the probe request of a source."""
+    secret = settings.credential(source).reveal()
+    if source == "uptimerobot":
+        return {"data": {"api_key": secret, "format": "json"}}
+    if source == "github":
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        return {"headers": {**headers, "Authorization": f"Bearer {secret}"} if secret else headers}
+    if source == "openweather":
+        locations = settings.options("openweather").get("locations") or [{"lat": 0, "lon": 0}]
+        return {"params": {"lat": locations[0]["lat"], "lon": locations[0]["lon"], "appid": secret}}
+    return {}
+
+
+def _uptimerobot_rejected(response: requests.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and body.get("stat") == "fail":
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        return f"the key was rejected ({error.get('type', 'unknown')})"
+    return None
+
+
+def _probe_checks(settings: Settings, source: str, section: SourcePolicy, limits: PreflightLimits, audit: AuditTrail, clock: Any) -> list[Check]:
+    probe = section.probe
+    if probe is None:
+        return [Check(source, "probe", WARN, "the policy names no probe endpoint; credential, scope and clock not checked")]
+    if source in CREDENTIAL_VARS and not settings.credential(source):
+        return [Check(source, "probe", FAIL, "skipped: no credential to check")]
+
+    try:
+        client = GuardedClient(section, probe.service, settings.base_urls[probe.service], audit=audit, clock=clock)
+        response = client.request(probe.method, probe.path, **_probe_request(settings, source))
+        received_at = client.clock.time()
+    except ReadOnlyViolation as exc:
+        return [Check(source, "probe", FAIL, f"refused: {scrub_text(str(exc))}")]
+    except SourceDeferred as exc:
+        return [Check(source, "probe", WARN, f"deferred: {scrub_text(str(exc))}")]
+    except MonlabError as exc:
+        return [Check(source, "probe", FAIL, scrub_text(str(exc)))]
+
+    rejected = _uptimerobot_rejected(response) if source == "uptimerobot" else None
+    if rejected:
+        probe_check = Check(source, "probe", FAIL, f"{probe.method} {probe.path}: {rejected}")
+    else:
+        probe_check = Check(source, "probe", PASS, f"{probe.method} {probe.path} answered HTTP {response.status_code}")
+    return [probe_check, _scope_check(source, section, response), clock_skew_check(source, response.headers.get("Date"), received_at, limits)]
+
+
+def run_checklist(settings: Settings, *, audit: AuditTrail | None = None, clock: Any = None) -> list[Check]:
+    """Run every check for the enabled sources and return the checklist.
+
+    Outside replay mode this sends one probe request per source, through the guarded client, to
+    an allowlisted read endpoint; its attempts go to `audit`.
+    """
+    audit = audit if audit is not None else AuditTrail()
     policy, checks = _policy_checks(settings)
     for source in settings.sources:
         checks.append(_credential_check(settings, source))
-        if policy is not None:
-            try:
-                section = policy.for_source(source)
-                checks.append(Check(source, "policy section", PASS, f"{len(section.endpoints)} allowlisted endpoints"))
-            except ConfigError as exc:
-                checks.append(Check(source, "policy section", FAIL, str(exc)))
-        if settings.mode == "replay":
-            try:
-                path = require_cassette(settings, source)
-                checks.append(Check(source, "cassette present", PASS, f"{path.parent.name}/{path.name}"))
-            except ConfigError as exc:
-                checks.append(Check(source, "cassette present", FAIL, str(exc)))
+        if policy is None:
+            continue
+        try:
+            section = policy.for_source(source)
+        except ConfigError as exc:
+            checks.append(Check(source, "policy section", FAIL, str(exc)))
+            continue
+        checks.append(Check(source, "policy section", PASS, f"{len(section.endpoints)} allowlisted endpoints"))
+
+        if settings.mode != "replay":
+            checks.extend(_probe_checks(settings, source, section, policy.preflight, audit, clock))
+            continue
+        try:
+            path = replay.require_cassette(settings, source)
+        except ConfigError as exc:
+            checks.append(Check(source, "cassette present", FAIL, str(exc)))
+            continue
+        checks.append(Check(source, "cassette present", PASS, f"{path.parent.name}/{path.name}"))
+        checks.extend(_cassette_checks(settings, source, section, policy.preflight))
     return checks
 
 
@@ -70,3 +221,12 @@ def passed(checks: list[Check]) -> bool:
 
 def blocking_reasons(checks: list[Check]) -> str:
     return "; ".join(f"{check.source}: {check.check}: {check.reason}" for check in checks if check.result == FAIL)
+
+
+def format_checklist(checks: list[Check]) -> str:
+    """Render the checklist as a fixed-width text table."""
+    header = ("source", "check", "result", "reason")
+    rows = [header] + [(check.source, check.check, check.result.upper(), check.reason) for check in checks]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines = ["  ".join(row[column].ljust(widths[column]) for column in range(3)) + "  " + row[3] for row in rows]
+    return "\n".join(line.rstrip() for line in lines)

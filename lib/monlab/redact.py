@@ -16,13 +16,22 @@ SECRET_NAMES = (
     "appid",
     "token",
     "access_token",
+    "refresh_token",
+    "id_token",
+    "private_token",
+    "client_secret",
     "password",
     "passwd",
     "secret",
     "authorization",
+    "proxy-authorization",
     "cookie",
+    "cookies",
     "set-cookie",
     "x-api-key",
+    "x-auth-token",
+    # UptimeRobot echoes the rejected parameter's value here, which is the key for a bad key.
+    "passed_value",
 )
 
 _NAME_ALTERNATION = "|".join(re.escape(name) for name in SECRET_NAMES)
@@ -33,6 +42,8 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"),
     # The password part of a database URL.
     re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)"),
+    # Header lines as HTTP libraries print them: the whole value up to the end of the line.
+    re.compile(r"(?i)\b(cookie|set-cookie|authorization|proxy-authorization|x-api-key|x-auth-token)(\s*:\s*)([^\r\n]+)"),
 )
 
 # The values of every secret this process was configured with; filled by register_secrets().
@@ -70,6 +81,7 @@ def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
     text = _NAME_PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _NAME_PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _NAME_PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+    text = _NAME_PATTERNS[4].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     return text
 
 
@@ -106,3 +118,25 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = scrub_text(record.stack_info)
         return True
+
+
+def scrub_notebook(notebook: Any) -> Any:
+    """Scrub an nbformat notebook in place: cell sources, stream text, rich outputs and tracebacks."""
+    for cell in notebook.cells:
+        cell.source = scrub_text(cell.source)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = scrub_text(output["text"])
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, str):
+                    output["data"][mime] = scrub_text(value)
+                elif isinstance(value, (dict, list)):
+                    output["data"][mime] = scrub_data(value)
+            if "traceback" in output:
+                output["traceback"] = [scrub_text(line) for line in output["traceback"]]
+            if "evalue" in output:
+                output["evalue"] = scrub_text(output["evalue"])
+    papermill = notebook.metadata.get("papermill", {})
+    if "parameters" in papermill:
+        papermill["parameters"] = scrub_data(papermill["parameters"])
+    return notebook

@@ -178,7 +178,12 @@ def _request_summary(run: Run) -> str:
     entries = run.cache.read(select(request_audit).where(request_audit.c.run_id == run.run_id))
     if not entries:
         return "no requests in this run"
-    return f"{len(entries)} requests in this run, all on the allowlist (anything else is refused before sending)"
+    refused = sum(1 for entry in entries if entry["outcome"] == "refused")
+    sent = len(entries) - refused
+    noun = "request" if sent == 1 else "requests"
+    if not refused:
+        return f"{sent} {noun} in this run, all on the allowlist (anything else is refused before sending)"
+    return f"{sent} {noun} in this run, all on the allowlist; {refused} refused before sending because they were not on it"
 
 
 def build_report(run: Run) -> Report:
@@ -201,6 +206,7 @@ def build_report(run: Run) -> Report:
         "Stale or failed feeds": str(len(sections[SECTIONS[3]])),
         "Rejected records": str(rejected),
         "New drift fields": str(drifted),
+        "Requests": _request_summary(run),
     }
     return Report(as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary)
 
@@ -209,12 +215,17 @@ def _sheet_name(title: str) -> str:
     return title[:31]
 
 
+def _scrubbed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.map(lambda value: scrub_text(value) if isinstance(value, str) else value)
+
+
 def write_xlsx(report: Report, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        pd.DataFrame(list(report.summary.items()), columns=["Item", "Value"]).to_excel(writer, sheet_name="Summary", index=False)
+        summary = pd.DataFrame(list(report.summary.items()), columns=["Item", "Value"])
+        _scrubbed(summary).to_excel(writer, sheet_name="Summary", index=False)
         for title, frame in report.sections.items():
-            frame.to_excel(writer, sheet_name=_sheet_name(title), index=False)
+            _scrubbed(frame).to_excel(writer, sheet_name=_sheet_name(title), index=False)
         report.freshness.to_excel(writer, sheet_name="Freshness", index=False)
 
 
@@ -238,6 +249,7 @@ def write_html(report: Report, path: Path) -> None:
 
 def log_summary(report: Report) -> None:
     log.info("report as of %s for sources %s", report.summary["As of"], report.summary["Sources"])
+    log.info("requests: %s", report.summary["Requests"])
     for title, frame in report.sections.items():
         log.info("%s: %d rows", title, len(frame))
     for row in report.sections[SECTIONS[3]].itertuples(index=False):

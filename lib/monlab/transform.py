@@ -263,13 +263,13 @@ def apply_mapping(mapping: Mapping, records: list[Any], secrets: tuple[str, ...]
     batch = MappedBatch(mapping=mapping)
     seen: dict[str, int] = {}
     for record in records:
-        key, values, reason = _map_record(mapping, record)
-        if values is None:
-            batch.rejects.append(
-                Reject(mapping.id, mapping.source_system, key, reason, scrub_data(record, secrets), mapping.entity, mapping.stream)
-            )
-            continue
+        # Typed columns come from the scrubbed record too, so an API that echoes a key into a
+        # name or message field stores no secret in any column.
         payload = scrub_data(record, secrets)
+        key, values, reason = _map_record(mapping, payload)
+        if values is None:
+            batch.rejects.append(Reject(mapping.id, mapping.source_system, key, reason, payload, mapping.entity, mapping.stream))
+            continue
         row = Row(entity_key=key, values=values, payload_hash=payload_hash(payload), payload=payload)
         unique = key if not mapping.is_metric else f"{key}|{values['metric_name']}|{values['observed_at_utc']}"
         if unique in seen:

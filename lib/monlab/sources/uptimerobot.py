@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from monlab.errors import AuthError, ResponseFormatError, SourceError
-from monlab.fetch import decode_json, describe_error_body
+from monlab.fetch import PageGuard, decode_json, describe_error_body
 from monlab.sources import SourceContext, StreamBatch
 
 NAME = "uptimerobot"
@@ -72,12 +72,10 @@ def fetch_monitors(context: SourceContext) -> list[dict[str, Any]]:
     client = context.client("uptimerobot")
     periods = context.options.get("uptime_ratio_days", [1, 7, 30])
     monitors: list[dict[str, Any]] = []
-    offsets_seen: set[int] = set()
+    guard = PageGuard(NAME, MONITORS_PATH)
     offset = 0
     while True:
-        if offset in offsets_seen:
-            raise SourceError(NAME, f"pagination repeated offset {offset}", endpoint=MONITORS_PATH)
-        offsets_seen.add(offset)
+        guard.check(offset)
         form = monitors_form(context.credential(NAME) or "replay-placeholder", periods, offset)
         # 4xx answers are read here: a stat "fail" body explains the error whatever the HTTP status.
         response = client.request("POST", MONITORS_PATH, data=form, ok_statuses=CLIENT_ERROR_STATUSES)
