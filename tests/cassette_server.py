@@ -23,6 +23,8 @@ class CassetteServer:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
             self.interactions.extend(document["interactions"])
         self.played: set[int] = set()
+        # Responses served for every request to (method, path), such as the preflight probes.
+        self.extra: dict[tuple[str, str], dict] = {}
         self.received: list[dict] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -34,14 +36,18 @@ class CassetteServer:
         return f"http://{host}:{port}"
 
     def _next_response(self, method: str, path: str) -> dict | None:
+        """Return the first unplayed response for (method, path); once all are played, the last one again."""
         with self._lock:
+            last = None
             for index, interaction in enumerate(self.interactions):
                 request = interaction["request"]
-                if index in self.played or request["method"] != method or urlsplit(request["uri"]).path != path:
+                if request["method"] != method or urlsplit(request["uri"]).path != path:
                     continue
-                self.played.add(index)
-                return interaction["response"]
-        return None
+                last = interaction["response"]
+                if index not in self.played:
+                    self.played.add(index)
+                    return last
+        return last
 
     def _handler(self):
         server = self
@@ -52,7 +58,7 @@ class CassetteServer:
                 body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
                 parts = urlsplit(self.path)
                 server.received.append({"method": self.command, "path": parts.path, "query": parts.query, "body": body, "headers": dict(self.headers)})
-                response = server._next_response(self.command, parts.path)
+                response = server.extra.get((self.command, parts.path)) or server._next_response(self.command, parts.path)
                 if response is None:
                     self.send_error(404, "no recorded interaction left for this request")
                     return

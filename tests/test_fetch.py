@@ -6,6 +6,7 @@ timeouts of the test policy (a fraction of a second) take real time.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from email.utils import format_datetime
@@ -447,3 +448,11 @@ def test_report_counts_refused_requests(make_settings):
     summary = build_report(run).summary["Requests"]
     assert summary.startswith("1 request in this run, all on the allowlist")
     assert "1 refused before sending" in summary
+
+
+def test_gzip_body_is_decoded():
+    document = {"stat": "ok", "monitors": [{"id": 1}]}
+    compressed = gzip.compress(json.dumps(document).encode("utf-8"))
+    with FlakyServer([Reply(200, body=compressed, headers={"Content-Encoding": "gzip"})]) as server:
+        response = post(make_client(server.url))
+    assert decode_json(response, "uptimerobot", "/v2/getMonitors") == document

@@ -16,12 +16,25 @@ UPTIME_KEY = "ur-live-test-key-0001"
 WEATHER_KEY = "owm-live-test-key-0002"
 
 
+ACCOUNT_DETAILS = {
+    "status": {"code": 200, "message": "OK"},
+    "headers": {"Content-Type": ["application/json"]},
+    "body": {"string": '{"stat":"ok","account":{"email":"lab@example.com","monitor_limit":50}}'},
+}
+
+
+def serve_uptimerobot() -> CassetteServer:
+    server = CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml")
+    server.extra[("POST", "/v2/getAccountDetails")] = ACCOUNT_DETAILS
+    return server
+
+
 def count(run, table) -> int:
     return run.cache.read(select(func.count()).select_from(table))[0]["count_1"]
 
 
 def test_live_run_reads_loopback_servers(make_settings):
-    with CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml") as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
+    with serve_uptimerobot() as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
         settings = make_settings(
             mode="live",
             environ={
@@ -42,7 +55,7 @@ def test_live_run_reads_loopback_servers(make_settings):
 
 
 def test_live_run_sends_credentials_only_to_their_api(make_settings):
-    with CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml") as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
+    with serve_uptimerobot() as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
         settings = make_settings(
             mode="live",
             environ={
@@ -56,11 +69,13 @@ def test_live_run_sends_credentials_only_to_their_api(make_settings):
         pipeline.ingest(run, "monitoring")
         pipeline.ingest(run, "performance")
 
-    assert [request["method"] for request in uptime.received] == ["POST"]
-    assert parse_qs(uptime.received[0]["body"])["api_key"] == [UPTIME_KEY]
+    # The preflight probe (getAccountDetails), then one page of getMonitors.
+    assert [request["path"] for request in uptime.received] == ["/v2/getAccountDetails", "/v2/getMonitors"]
+    assert all(parse_qs(request["body"])["api_key"] == [UPTIME_KEY] for request in uptime.received)
     # Three locations, each read for current weather, air pollution and One Call alerts.
     assert sorted({request["path"] for request in weather.received}) == ["/data/2.5/air_pollution", "/data/2.5/weather", "/data/3.0/onecall"]
-    assert len(weather.received) == 9
+    # The preflight probe reads the weather of the first location once more.
+    assert len(weather.received) == 10
     assert all(parse_qs(request["query"])["appid"] == [WEATHER_KEY] for request in weather.received)
     assert all(UPTIME_KEY not in request["query"] + request["body"] for request in weather.received)
 

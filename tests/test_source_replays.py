@@ -137,7 +137,8 @@ def test_github_server_error_fails(make_settings):
     _, outcome = replay(make_settings, "github", "server_error")
 
     assert outcome.status == "failed"
-    assert "502 after 3 attempts" in outcome.error
+    assert "HTTP 502" in outcome.error
+    assert "after 3 attempts" in outcome.error
 
 
 def test_github_unknown_repo_keeps_org_runners(make_settings):

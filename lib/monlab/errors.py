@@ -52,6 +52,8 @@ class SourceError(MonlabError):
         self.source = source
         self.endpoint = endpoint
         self.http_status = http_status
+        # The last response's headers, lower-cased and without secret ones, when there was a response.
+        self.response_headers: dict[str, str] = {}
         where = f"{source} {endpoint}" if endpoint else source
         super().__init__(f"{where}: {message}")
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Hashable
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 import urllib3.exceptions
 
 from monlab.errors import (
@@ -34,7 +35,7 @@ from monlab.errors import (
     SourceUnavailable,
 )
 from monlab.policy import SourcePolicy
-from monlab.redact import scrub_text
+from monlab.redact import is_secret_name, scrub_text
 
 log = logging.getLogger("monlab.fetch")
 
@@ -86,6 +87,26 @@ class SystemClock:
     monotonic = staticmethod(time.monotonic)
     sleep = staticmethod(time.sleep)
     time = staticmethod(time.time)
+
+
+def _with_headers(error: SourceError, response: requests.Response | None) -> SourceError:
+    """Attach the response's non-secret headers to an error, so a source can still read rate limits."""
+    if response is not None:
+        error.response_headers = {
+            name.lower(): value for name, value in response.headers.items() if not is_secret_name(name)
+        }
+    return error
+
+
+def _read_chunk(raw: Any) -> bytes:
+    """Read what has arrived of a body, decoded from gzip or deflate when it is a real urllib3 response.
+
+    requests leaves decoding to its own readers, so reading raw must ask for it. In replay, raw is
+    vcrpy's stand-in, whose bodies are stored already decoded and whose read1 takes no options.
+    """
+    if isinstance(raw, urllib3.response.BaseHTTPResponse):
+        return raw.read1(READ_CHUNK, decode_content=True)
+    return raw.read1(READ_CHUNK)
 
 
 class _AttemptTimedOut(Exception):
@@ -294,17 +315,17 @@ class GuardedClient:
         wait = server_wait(response, self.clock.time()) if response is not None else None
 
         if wait is not None and wait > retry.max_wait_s:
-            raise SourceDeferred(
+            raise _with_headers(SourceDeferred(
                 self.source, f"{what}: the server asks to wait {wait:.0f} s, more than the policy's {retry.max_wait_s:g} s; deferred to the next run",
                 wait_s=wait, endpoint=template, http_status=status,
-            )
+            ), response)
         if failures >= retry.attempts:
-            raise SourceUnavailable(self.source, f"{what} after {failures} attempts", endpoint=template, http_status=status)
+            raise _with_headers(SourceUnavailable(self.source, f"{what} after {failures} attempts", endpoint=template, http_status=status), response)
         if wait is not None and wait >= self._remaining_deadline():
-            raise SourceDeferred(
+            raise _with_headers(SourceDeferred(
                 self.source, f"{what}: the server asks to wait {wait:.0f} s, past the deadline of this run; deferred to the next run",
                 wait_s=wait, endpoint=template, http_status=status,
-            )
+            ), response)
 
         if wait is None:
             wait = self.backoff(failures)
@@ -361,7 +382,7 @@ class GuardedClient:
                     raise _AttemptTimedOut()
                 # read1 returns whatever arrived, so a slow drip is checked against the budget
                 # between small reads instead of blocking until a whole chunk is in.
-                chunk = response.raw.read1(READ_CHUNK)
+                chunk = _read_chunk(response.raw)
                 if not chunk:
                     break
                 chunks.append(chunk)

@@ -182,13 +182,40 @@ def write_records(run: Run, source: str, stream: str, records: list, *, complete
     return outcome
 
 
+class ReplayClock:
+    """The clock of a replayed source: wall time frozen at its recording, and sleeps that only count.
+
+    Rate-limit reset headers in a cassette are epoch times from the recording, so waits are computed
+    against that moment; nothing is really slept because no server is waiting.
+    """
+
+    def __init__(self, recorded_at: datetime):
+        self._recorded = recorded_at.timestamp()
+        self._slept = 0.0
+
+    def time(self) -> float:
+        return self._recorded + self._slept
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._slept
+
+    def sleep(self, seconds: float) -> None:
+        self._slept += max(0.0, seconds)
+
+
+def _client_clock(run: Run, source: str) -> ReplayClock | None:
+    if run.settings.mode != "replay":
+        return None
+    return ReplayClock(replay.request_clock(run.settings, source, run.as_of))
+
+
 def _clients(run: Run, module, audit: AuditTrail) -> dict[str, GuardedClient]:
     urls = replay.base_urls(run.settings, module.NAME)
     policy = run.policy.for_source(module.NAME)
     headers_for = getattr(module, "headers", None)
     headers = headers_for(run.settings) if headers_for else None
     return {
-        service: GuardedClient(policy, service, urls[service], headers=headers, audit=audit)
+        service: GuardedClient(policy, service, urls[service], headers=headers, audit=audit, clock=_client_clock(run, module.NAME))
         for service in module.SERVICES
     }
 

@@ -73,10 +73,10 @@ class GitHubReader:
         self.rate_limits: dict[str, dict[str, str]] = {}
         self.max_pages = int(context.options.get("max_pages", 10))
 
-    def _note_rate_limit(self, response) -> None:
-        values = {name: response.headers[name] for name in RATE_LIMIT_HEADERS if name in response.headers}
+    def _note_rate_limit_headers(self, headers) -> None:
+        values = {name: headers[name] for name in RATE_LIMIT_HEADERS if name in headers}
         if values:
-            self.rate_limits[response.headers.get("x-ratelimit-resource", "core")] = values
+            self.rate_limits[headers.get("x-ratelimit-resource", "core")] = values
 
     def _raise_for_limit(self, response, path: str) -> None:
         """Raise SourceDeferred for a primary or secondary rate limit sent as 403 or 429."""
@@ -98,8 +98,13 @@ class GitHubReader:
         key = request_key(path, params)
         stored = self.store.get(key) if self.store is not None else None
         sent = {"If-None-Match": stored.etag} if stored is not None else {}
-        response = self.client.request("GET", path, params=params, headers=sent, ok_statuses=frozenset({304, 403, 404}))
-        self._note_rate_limit(response)
+        try:
+            response = self.client.request("GET", path, params=params, headers=sent, ok_statuses=frozenset({304, 403, 404}))
+        except SourceError as exc:
+            # A deferred or failed request still tells how much quota is left.
+            self._note_rate_limit_headers(exc.response_headers)
+            raise
+        self._note_rate_limit_headers(response.headers)
 
         if response.status_code == 304 and stored is not None:
             return stored.body, stored.next_url, True
