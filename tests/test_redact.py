@@ -16,7 +16,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from monlab import pipeline
 from monlab.cli import _parameters
 from monlab.drills import FlakyServer, Reply
-from monlab.redact import MASK, register_secrets, scrub_data, scrub_notebook, scrub_text
+from monlab.redact import MASK, is_secret_name, register_secrets, scrub_data, scrub_notebook, scrub_text
 from monlab.report import write_report
 from monlab.runlog import configure_logging
 from monlab.sources.uptimerobot import PAGE_LIMIT
@@ -180,3 +180,18 @@ def test_error_in_run_log_has_no_secret(make_settings, tmp_path):
     connection.close()
     assert "Invalid API key" in dump
     assert_clean(dump, "the run log")
+
+
+def test_names_containing_password_are_masked():
+    monitor = {"id": 779101, "http_username": "ops", "http_password": "hunter2-basic-auth", "client_secret_id": "abc-secret-42"}
+    scrubbed = scrub_data(monitor)
+    assert scrubbed["http_password"] == MASK
+    assert scrubbed["client_secret_id"] == MASK
+    assert scrubbed["http_username"] == "ops"
+    assert scrubbed["id"] == 779101
+
+
+def test_entity_key_is_not_a_secret_name():
+    assert not is_secret_name("entity_key")
+    assert not is_secret_name("passed")
+    assert is_secret_name("refresh_token")

@@ -85,8 +85,15 @@ def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
     return text
 
 
+# Name parts that mark a field as secret wherever they appear, such as UptimeRobot's http_password.
+SECRET_NAME_PARTS = ("password", "passwd", "secret")
+
+
 def is_secret_name(name: str) -> bool:
-    return name.strip().lower() in SECRET_NAMES
+    lowered = name.strip().lower()
+    if lowered in SECRET_NAMES or lowered.endswith(("_token", "-token")):
+        return True
+    return any(part in lowered for part in SECRET_NAME_PARTS)
 
 
 def scrub_data(value: Any, extra_secrets: Iterable[str] = ()) -> Any:
