@@ -158,6 +158,7 @@ def run_pipeline(settings: Settings) -> int:
             papermill.execute_notebook(
                 str(notebooks_dir / name), str(output), parameters=parameters, kernel_name="python3",
                 execution_timeout=settings.cell_timeout_s, progress_bar=False, log_output=False, cwd=str(notebooks_dir),
+                kernel_manager_class="monlab.kernels.IpcKernelManager",
             )
         except PapermillExecutionError as exc:
             _scrub_notebook(output)
