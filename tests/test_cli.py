@@ -148,3 +148,10 @@ def test_planted_secret_appears_nowhere(tmp_path):
         assert secret not in result.stderr
         for path in written:
             assert secret.encode() not in path.read_bytes(), f"{secret!r} found in {path}"
+
+
+def test_freshness_table_is_in_stale_section(two_runs):
+    html = two_runs["first_html"]
+    stale_section = html.split("<h2>Stale data warnings</h2>", 1)[1].split("</section>", 1)[0]
+    assert "<h3>Freshness of every feed</h3>" in stale_section
+    assert "uptimerobot.monitors" in stale_section

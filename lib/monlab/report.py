@@ -77,15 +77,15 @@ def down_resources(run: Run) -> pd.DataFrame:
     instance_rows = run.cache.read(select(instances).where(instances.c.is_active.is_(True), instances.c.health.in_(DOWN_INSTANCE_HEALTH)))
     rows = [
         {"Source": row["source_system"], "Kind": "node", "Name": row["node_name"], "Status": row["status"],
-         "Detail": row["status_detail"] or "", "Address": row["address"] or "", "Status since": _utc_text(row["changed_at_utc"])}
+         "Detail": row["status_detail"] or "", "Address": row["address"] or "", "Status changed in cache": _utc_text(row["changed_at_utc"])}
         for row in node_rows
     ] + [
         {"Source": row["source_system"], "Kind": "instance", "Name": row["instance_name"], "Status": row["health"],
-         "Detail": row["health_detail"] or "", "Address": row["location"] or "", "Status since": _utc_text(row["changed_at_utc"])}
+         "Detail": row["health_detail"] or "", "Address": row["location"] or "", "Status changed in cache": _utc_text(row["changed_at_utc"])}
         for row in instance_rows
     ]
     rows.sort(key=lambda row: (row["Status"] != "down", row["Source"], row["Name"] or ""))
-    return pd.DataFrame(rows, columns=["Source", "Kind", "Name", "Status", "Detail", "Address", "Status since"])
+    return pd.DataFrame(rows, columns=["Source", "Kind", "Name", "Status", "Detail", "Address", "Status changed in cache"])
 
 
 def _latest_metrics(run: Run) -> dict[tuple[str, str], str]:
