@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any, Iterable
@@ -46,6 +47,9 @@ _NAME_PATTERNS = (
     re.compile(r"(?i)\b(cookie|set-cookie|authorization|proxy-authorization|x-api-key|x-auth-token)(\s*:\s*)([^\r\n]+)"),
 )
 
+# Every pattern above but the database URL one needs one of these words, so most text skips them.
+_NAME_TRIGGER = re.compile(rf"(?i)(?:{_NAME_ALTERNATION}|bearer|basic)")
+
 # The values of every secret this process was configured with; filled by register_secrets().
 _registered: set[str] = set()
 
@@ -61,7 +65,8 @@ def registered_secrets() -> frozenset[str]:
     return frozenset(_registered)
 
 
-def _value_forms(values: Iterable[str]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _value_forms(values: tuple[str, ...]) -> list[str]:
     forms: set[str] = set()
     for value in values:
         if not value:
@@ -75,13 +80,16 @@ def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """Mask every known secret value (also URL-encoded) and every value of a secret-named field."""
     if not text:
         return text
-    for form in _value_forms([*_registered, *extra_secrets]):
-        text = text.replace(form, MASK)
-    text = _NAME_PATTERNS[0].sub(lambda m: f"{m.group(1)}={MASK}", text)
-    text = _NAME_PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-    text = _NAME_PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", text)
-    text = _NAME_PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
-    text = _NAME_PATTERNS[4].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    for form in _value_forms(tuple(sorted({*_registered, *extra_secrets}))):
+        if form in text:
+            text = text.replace(form, MASK)
+    if _NAME_TRIGGER.search(text):
+        text = _NAME_PATTERNS[0].sub(lambda m: f"{m.group(1)}={MASK}", text)
+        text = _NAME_PATTERNS[1].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+        text = _NAME_PATTERNS[2].sub(lambda m: f"{m.group(1)} {MASK}", text)
+        text = _NAME_PATTERNS[4].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    if "://" in text and "@" in text:
+        text = _NAME_PATTERNS[3].sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     return text
 
 
@@ -89,6 +97,7 @@ def scrub_text(text: str, extra_secrets: Iterable[str] = ()) -> str:
 SECRET_NAME_PARTS = ("password", "passwd", "secret")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     lowered = name.strip().lower()
     if lowered in SECRET_NAMES or lowered.endswith(("_token", "-token")):
