@@ -111,7 +111,9 @@ def test_html_report_sections_have_content(two_runs):
         (["run", "--sources", "uptimerobot,nosuchsource"], "unknown source 'nosuchsource'"),
         (["run", "--db-url", "nosuchdialect://x"], "invalid database URL"),
         (["run", "--db-url", "sqlite:////nonexistent-dir/monlab/cache.sqlite"], "cannot open the cache"),
-        (["run", "--as-of", "yesterday"], "invalid as_of 'yesterday'"),
+        (["run", "--as-of", "yesterday"], "invalid as-of time 'yesterday' (--as-of"),
+        (["run", "--sources", ""], "--sources is empty"),
+        (["run", "--output-dir", "/proc/monlab-cannot-write-here"], "cannot create the output directory"),
         (["run", "--scenario", "nosuchscenario"], "no cassette for source"),
     ],
 )
@@ -155,3 +157,22 @@ def test_freshness_table_is_in_stale_section(two_runs):
     stale_section = html.split("<h2>Stale data warnings</h2>", 1)[1].split("</section>", 1)[0]
     assert "<h3>Freshness of every feed</h3>" in stale_section
     assert "uptimerobot.monitors" in stale_section
+
+
+def test_scenario_per_source_runs(tmp_path):
+    result = run_monlab(tmp_path, "run", "--scenario", "uptimerobot:bad_key")
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("monlab: warning: ")]
+    assert len(warnings) == 1
+    assert "uptimerobot fetch failed" in warnings[0]
+    html = (tmp_path / "output" / "monitoring_daily.html").read_text(encoding="utf-8")
+    stale_section = html.split("<h2>Stale data warnings</h2>", 1)[1].split("</section>", 1)[0]
+    assert "failed in this run" in stale_section
+    assert "Lagos" in html
+
+
+def test_prometheus_alone_writes_report(tmp_path):
+    result = run_monlab(tmp_path, "run", "--sources", "prometheus")
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = (tmp_path / "output" / "monitoring_daily.html").read_text(encoding="utf-8")
+    assert "TargetDown" in html

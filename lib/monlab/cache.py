@@ -277,7 +277,10 @@ class Cache:
         try:
             engine = create_engine(url)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
-            raise CacheError(f"invalid database URL {safe_url(url)!r}: {scrub_text(str(exc))}") from None
+            raise CacheError(
+                f"invalid database URL {safe_url(url)!r}: {scrub_text(str(exc))}; expected a SQLAlchemy URL such as "
+                "sqlite:///data/monlab.sqlite or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+            ) from None
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         if schema and engine.dialect.name != "sqlite":

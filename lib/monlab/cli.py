@@ -16,7 +16,7 @@ from pathlib import Path
 from monlab import preflight, replay
 from monlab.cache import Cache, safe_url
 from monlab.config import MODES, SOURCE_NAMES, Settings, load_settings
-from monlab.errors import MonlabError
+from monlab.errors import ConfigError, MonlabError
 from monlab.pipeline import new_run_id
 from monlab.redact import register_secrets, scrub_notebook, scrub_text
 from monlab.runlog import configure_logging
@@ -39,7 +39,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", dest="as_of", help="the run's clock as ISO 8601 UTC, e.g. 2026-12-01T06:00:00Z (default: the cassettes' recording time in replay, now otherwise)")
     parser.add_argument("--db-url", dest="db_url", help="SQLAlchemy URL of the cache (default: MONLAB_DB_URL, else sqlite under data/)")
     parser.add_argument("--output-dir", dest="output_dir", help="where the report and executed notebooks go (default: output/)")
-    parser.add_argument("--scenario", help="cassette scenario to replay or record (default: normal)")
+    parser.add_argument("--scenario", help="cassette scenario to replay or record: one name for every source, or source:name pairs such as uptimerobot:rate_limit (default: normal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +91,8 @@ def run_preflight(settings: Settings) -> int:
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
+    if args.sources is not None and not args.sources.strip(" ,"):
+        raise ConfigError(f"--sources is empty; give one or more of: {', '.join(SOURCE_NAMES)}")
     settings = load_settings(
         mode=args.mode, sources=args.sources, as_of=getattr(args, "as_of", None), db_url=getattr(args, "db_url", None),
         output_dir=getattr(args, "output_dir", None), scenario=args.scenario,
@@ -111,7 +113,12 @@ def _check_before_running(settings: Settings) -> None:
         cache.create()
     finally:
         cache.dispose()
-    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create the output directory {settings.output_dir}: {exc.strerror}; give --output-dir a writable folder"
+        ) from None
 
 
 def _parameters(settings: Settings, run_id: str, as_of: str) -> dict[str, str]:
@@ -133,6 +140,27 @@ def _scrub_notebook(path: Path) -> None:
     import nbformat
 
     nbformat.write(scrub_notebook(nbformat.read(path, as_version=4)), path)
+
+
+def _run_warnings(settings: Settings, run_id: str) -> list[str]:
+    """Return one line per source that did not end ok in this run, and for a blocked preflight."""
+    from sqlalchemy import select
+
+    from monlab.cache import run_log
+
+    cache = Cache(settings.db_url, settings.db_schema)
+    try:
+        rows = cache.read(
+            select(run_log.c.source_system, run_log.c.step, run_log.c.status, run_log.c.error)
+            .where(run_log.c.run_id == run_id, run_log.c.step.in_(("preflight", "fetch")), run_log.c.status != "ok")
+            .order_by(run_log.c.id)
+        )
+    finally:
+        cache.dispose()
+    return [
+        scrub_text(f"{row['source_system']} {row['step']} {row['status']}: {row['error'] or 'no detail'}")
+        for row in rows
+    ]
 
 
 def run_pipeline(settings: Settings) -> int:
@@ -170,6 +198,8 @@ def run_pipeline(settings: Settings) -> int:
         print(f"monlab: {name} done")
 
     log.info("run %s finished", run_id)
+    for warning in _run_warnings(settings, run_id):
+        print(f"monlab: warning: {warning}", file=sys.stderr)
     print(f"monlab: report written to {settings.output_dir / 'monitoring_daily.xlsx'} and {settings.output_dir / 'monitoring_daily.html'}")
     print(f"monlab: log {log_file}; executed notebooks in {run_dir}")
     return EXIT_OK

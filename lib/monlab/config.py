@@ -95,6 +95,17 @@ class Settings:
     def contract_path(self) -> Path:
         return self.data_dir / "field_mapping.yml"
 
+    def scenario_for(self, source: str) -> str:
+        """Return the cassette scenario of one source.
+
+        The scenario setting is either one name for every source ("bad_key") or source:name pairs
+        ("uptimerobot:rate_limit,openweather:normal"), where unlisted sources use "normal".
+        """
+        if ":" not in self.scenario:
+            return self.scenario
+        pairs = dict(part.split(":", 1) for part in self.scenario.split(",") if ":" in part)
+        return pairs.get(source, "normal").strip() or "normal"
+
     def credential(self, source: str) -> Secret:
         return self.credentials.get(source, Secret(""))
 
@@ -139,7 +150,8 @@ def parse_as_of(value: str | datetime | date | None) -> datetime | None:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise ConfigError(
-                f"invalid as_of {value!r}: expected an ISO 8601 time such as 2026-12-01T06:00:00Z"
+                f"invalid as-of time {value!r} (--as-of, MONLAB_AS_OF or the as_of parameter): "
+                "expected an ISO 8601 time such as 2026-12-01T06:00:00Z"
             ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
@@ -193,7 +205,10 @@ def load_settings(
     data_dir = Path(env.get("MONLAB_DATA_DIR") or project_dir / "data")
     config = _read_config_file(Path(env.get("MONLAB_CONFIG") or data_dir / "config.yml"))
 
-    resolved_db_url = db_url or env.get("MONLAB_DB_URL") or f"sqlite:///{data_dir / 'monlab.sqlite'}"
+    chosen_mode = _choose_mode(mode or env.get("MONLAB_MODE"))
+    # Replay data is made up, so by default it gets its own file and never mixes with live rows.
+    default_file = "monlab_replay.sqlite" if chosen_mode == "replay" else "monlab.sqlite"
+    resolved_db_url = db_url or env.get("MONLAB_DB_URL") or f"sqlite:///{data_dir / default_file}"
     schema = env.get("MONLAB_DB_SCHEMA")
     if schema is None and resolved_db_url.startswith("postgresql"):
         schema = "cache"
@@ -210,7 +225,7 @@ def load_settings(
 
     return Settings(
         project_dir=project_dir,
-        mode=_choose_mode(mode or env.get("MONLAB_MODE")),
+        mode=chosen_mode,
         sources=parse_sources(sources if sources not in (None, "") else env.get("MONLAB_SOURCES")),
         as_of=parse_as_of(as_of if as_of not in (None, "") else env.get("MONLAB_AS_OF")),
         db_url=resolved_db_url,

@@ -295,6 +295,35 @@ def ingest(run: Run, role: str) -> list[SourceOutcome]:
     return outcomes
 
 
+def check_ingestion(run: Run, outcomes: list[SourceOutcome]) -> list[str]:
+    """Check each outcome against the run log and return one line per source, for a mastery check.
+
+    Raises AssertionError when the run log disagrees with an outcome, or when a source that was read
+    wrote no mapping at all. A failed, deferred or blocked source is reported, not raised: the run
+    goes on and the report shows it.
+    """
+    logged = {
+        row["source_system"]: row["status"]
+        for row in run.cache.read(
+            select(run_log.c.source_system, run_log.c.status).where(run_log.c.run_id == run.run_id, run_log.c.step == "fetch")
+        )
+    }
+    if not outcomes:
+        return ["no source of this kind was selected in this run, so there is nothing to ingest"]
+    lines = []
+    for outcome in outcomes:
+        if logged.get(outcome.source) != outcome.status:
+            raise AssertionError(f"{outcome.source}: the run log says {logged.get(outcome.source)!r} but the outcome is {outcome.status!r}")
+        if outcome.status in ("ok", "partial"):
+            if not outcome.writes:
+                raise AssertionError(f"{outcome.source}: read with status {outcome.status} but no mapping was written")
+            fetched = sum(counts.fetched for counts in outcome.writes.values())
+            lines.append(f"{outcome.source}: {outcome.status}, {fetched} records through {len(outcome.writes)} mappings")
+        else:
+            lines.append(f"{outcome.source}: {outcome.status}: {outcome.error}; the cache keeps its last good rows")
+    return lines
+
+
 def outcome_rows(outcomes: list[SourceOutcome]) -> list[dict]:
     """Return one row per (source, mapping) write, for a notebook table; no timings, so it is stable."""
     rows = []

@@ -36,7 +36,7 @@ class ReplayMiss(SourceError):
 
 
 def cassette_path(settings: Settings, source: str) -> Path:
-    return settings.cassette_dir / source / f"{settings.scenario}.yaml"
+    return settings.cassette_dir / source / f"{settings.scenario_for(source)}.yaml"
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def require_cassette(settings: Settings, source: str) -> Path:
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         hint = f"; scenarios for {source}: {', '.join(available)}" if available else ""
-        raise ConfigError(f"no cassette for source {source!r} and scenario {settings.scenario!r} at {path}{hint}")
+        raise ConfigError(f"no cassette for source {source!r} and scenario {settings.scenario_for(source)!r} at {path}{hint}")
     return path
 
 
@@ -189,7 +189,7 @@ def cassette(settings: Settings, source: str, services: tuple[str, ...], as_of: 
             path,
             {
                 "source": source,
-                "scenario": settings.scenario,
+                "scenario": settings.scenario_for(source),
                 "provenance": "recorded by `monlab run --mode record`, scrubbed of credentials",
                 "recorded_at": as_of.isoformat().replace("+00:00", "Z"),
                 "base_urls": {service: settings.base_urls[service] for service in services},

@@ -1,7 +1,9 @@
 """The daily ops report, built from the cache alone: xlsx, html and a summary in the run's log file.
 
-Sections: top critical alerts, down resource summary, instance health snapshot, stale data
-warnings, and this run's rejected records and new schema-drift fields. Times are UTC. Nothing here calls a source API.
+Sections: top critical alerts (critical and high, not silenced), down resource summary, instance
+health snapshot, stale data warnings, and this run's rejected records and new schema-drift fields.
+Each section covers the run's sources only, as the cache knew them at the as-of time. Times are
+UTC. Nothing here calls a source API.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
@@ -23,6 +26,9 @@ from monlab.redact import scrub_text
 log = logging.getLogger("monlab.report")
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "warning": 2, "medium": 3, "low": 4, "info": 5}
+# Severities the "Top critical alerts" section shows; the others are counted and listed in the xlsx.
+CRITICAL_SEVERITIES = ("critical", "high")
+SILENCED_STATES = ("suppressed", "silenced")
 DOWN_NODE_STATUSES = ("down", "degraded")
 DOWN_INSTANCE_HEALTH = ("critical", "down")
 TOP_ALERTS = 10
@@ -40,6 +46,7 @@ class Report:
     sections: dict[str, pd.DataFrame]
     freshness: pd.DataFrame
     summary: dict[str, str] = field(default_factory=dict)
+    all_alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _utc_text(value: datetime | None) -> str:
@@ -52,29 +59,55 @@ def _hours_between(earlier: datetime | None, later: datetime) -> float | None:
     return round((later - earlier).total_seconds() / 3600.0, 1)
 
 
-def top_alerts(run: Run) -> pd.DataFrame:
-    rows = run.cache.read(select(alerts).where(alerts.c.is_active.is_(True)))
-    rows.sort(key=lambda row: (SEVERITY_RANK.get((row["severity"] or "").lower(), 9), row["started_at_utc"] or run.as_of, row["entity_key"]))
-    return pd.DataFrame(
-        [
-            {
-                "Severity": row["severity"],
-                "Source": row["source_system"],
-                "Alert": row["alert_name"],
-                "Resource": row["resource"],
-                "Summary": row["summary"] or "",
-                "Started": _utc_text(row["started_at_utc"]),
-                "Open for (h)": _hours_between(row["started_at_utc"], run.as_of),
-            }
-            for row in rows[:TOP_ALERTS]
-        ],
-        columns=["Severity", "Source", "Alert", "Resource", "Summary", "Started", "Open for (h)"],
+def _in_scope(run: Run, table):
+    """Return the conditions for rows of this run's sources that the cache knew at the as-of time."""
+    return (
+        table.c.is_active.is_(True),
+        table.c.source_system.in_(run.settings.sources),
+        table.c.first_seen_utc <= run.as_of,
     )
 
 
+def active_alerts(run: Run) -> list[dict]:
+    """Return the active alerts of this run's sources, most severe and oldest first."""
+    rows = run.cache.read(select(alerts).where(*_in_scope(run, alerts)))
+    rows.sort(key=lambda row: (SEVERITY_RANK.get((row["severity"] or "").lower(), 9), row["started_at_utc"] or run.as_of, row["entity_key"]))
+    return rows
+
+
+def _is_silenced(row: dict) -> bool:
+    return (row["state"] or "").lower() in SILENCED_STATES
+
+
+def alert_table(rows: list[dict], as_of: datetime) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "Severity": row["severity"] or "",
+                "State": row["state"] or "",
+                "Source": row["source_system"],
+                "Alert": row["alert_name"] or "",
+                "Resource": row["resource"] or "",
+                "Summary": row["summary"] or "",
+                "Started": _utc_text(row["started_at_utc"]),
+                "Open for (h)": _hours_between(row["started_at_utc"], as_of),
+            }
+            for row in rows
+        ],
+        columns=["Severity", "State", "Source", "Alert", "Resource", "Summary", "Started", "Open for (h)"],
+    )
+
+
+def top_alerts(run: Run, rows: list[dict] | None = None) -> pd.DataFrame:
+    """Return the active, unsilenced critical and high alerts, at most TOP_ALERTS of them."""
+    rows = active_alerts(run) if rows is None else rows
+    critical = [row for row in rows if (row["severity"] or "").lower() in CRITICAL_SEVERITIES and not _is_silenced(row)]
+    return alert_table(critical[:TOP_ALERTS], run.as_of)
+
+
 def down_resources(run: Run) -> pd.DataFrame:
-    node_rows = run.cache.read(select(nodes).where(nodes.c.is_active.is_(True), nodes.c.status.in_(DOWN_NODE_STATUSES)))
-    instance_rows = run.cache.read(select(instances).where(instances.c.is_active.is_(True), instances.c.health.in_(DOWN_INSTANCE_HEALTH)))
+    node_rows = run.cache.read(select(nodes).where(*_in_scope(run, nodes), nodes.c.status.in_(DOWN_NODE_STATUSES)))
+    instance_rows = run.cache.read(select(instances).where(*_in_scope(run, instances), instances.c.health.in_(DOWN_INSTANCE_HEALTH)))
     rows = [
         {"Source": row["source_system"], "Kind": "node", "Name": row["node_name"], "Status": row["status"],
          "Detail": row["status_detail"] or "", "Address": row["address"] or "", "Status changed in cache": _utc_text(row["changed_at_utc"])}
@@ -104,7 +137,7 @@ def _latest_metrics(run: Run) -> dict[tuple[str, str], str]:
 
 
 def instance_health(run: Run) -> pd.DataFrame:
-    rows = run.cache.read(select(instances).where(instances.c.is_active.is_(True)))
+    rows = run.cache.read(select(instances).where(*_in_scope(run, instances)))
     latest = _latest_metrics(run)
     rows.sort(key=lambda row: (row["source_system"], row["instance_name"] or ""))
     return pd.DataFrame(
@@ -144,7 +177,10 @@ def stale_warnings(run: Run, freshness: pd.DataFrame) -> pd.DataFrame:
 
 
 def freshness_table(run: Run) -> pd.DataFrame:
-    feeds = feed_freshness(run.cache, run.contract, run.as_of, run.settings.sources)
+    feeds = [
+        feed for feed in feed_freshness(run.cache, run.contract, run.as_of, run.settings.sources)
+        if feed.source_system in run.settings.sources
+    ]
     return pd.DataFrame(
         [
             {"Source": feed.source_system, "Mapping": feed.mapping_id, "Table": feed.table, "Cadence (min)": feed.cadence_minutes,
@@ -188,19 +224,23 @@ def _request_summary(run: Run) -> str:
 
 def build_report(run: Run) -> Report:
     freshness = freshness_table(run)
+    alert_rows = active_alerts(run)
     sections = {
-        SECTIONS[0]: top_alerts(run),
+        SECTIONS[0]: top_alerts(run, alert_rows),
         SECTIONS[1]: down_resources(run),
         SECTIONS[2]: instance_health(run),
         SECTIONS[3]: stale_warnings(run, freshness),
     }
     problems, rejected, drifted = contract_problems(run)
     sections[SECTIONS[4]] = problems
+    silenced = sum(1 for row in alert_rows if _is_silenced(row))
     summary = {
         "As of": _utc_text(run.as_of),
         "Mode": run.settings.mode,
         "Sources": ", ".join(run.settings.sources),
         "Active critical alerts": str(int((sections[SECTIONS[0]]["Severity"] == "critical").sum())),
+        "Other active alerts": f"{len(alert_rows) - silenced - len(sections[SECTIONS[0]])} (every active alert is in the xlsx sheet 'All active alerts')",
+        "Silenced alerts": str(silenced),
         "Down resources": str(len(sections[SECTIONS[1]])),
         "Instances": str(len(sections[SECTIONS[2]])),
         "Stale or failed feeds": str(len(sections[SECTIONS[3]])),
@@ -208,7 +248,10 @@ def build_report(run: Run) -> Report:
         "New drift fields": str(drifted),
         "Requests": _request_summary(run),
     }
-    return Report(as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary)
+    return Report(
+        as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary,
+        all_alerts=alert_table(alert_rows, run.as_of),
+    )
 
 
 def _sheet_name(title: str) -> str:
@@ -226,15 +269,26 @@ def write_xlsx(report: Report, path: Path) -> None:
         _scrubbed(summary).to_excel(writer, sheet_name="Summary", index=False)
         for title, frame in report.sections.items():
             _scrubbed(frame).to_excel(writer, sheet_name=_sheet_name(title), index=False)
+        _scrubbed(report.all_alerts).to_excel(writer, sheet_name="All active alerts", index=False)
         report.freshness.to_excel(writer, sheet_name="Freshness", index=False)
+
+
+def cell_text(value) -> str:
+    """Render one table cell: nothing for missing values (None, NaN), yes or no for booleans."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def render_html(report: Report) -> str:
     environment = Environment(loader=PackageLoader("monlab", "templates"), autoescape=select_autoescape(["html"]))
     environment.globals["zip"] = zip
+    environment.filters["cell"] = cell_text
     template = environment.get_template("report.html")
     return template.render(report=report, empty_messages={
-        SECTIONS[0]: "No active alerts.",
+        SECTIONS[0]: "No active critical alert.",
         SECTIONS[1]: "No resource is down.",
         SECTIONS[2]: "No instance in the cache.",
         SECTIONS[3]: "Every feed is fresh and every source was read in this run.",

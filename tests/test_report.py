@@ -1,0 +1,50 @@
+"""The report's scope and rendering: the run's sources only, silenced alerts apart, empty cells empty."""
+
+from __future__ import annotations
+
+import math
+
+from monlab import pipeline, report
+
+
+def ingest_all(run) -> None:
+    pipeline.ingest(run, "monitoring")
+    pipeline.ingest(run, "performance")
+
+
+def test_report_covers_only_run_sources(make_settings):
+    ingest_all(pipeline.open_run(make_settings(sources="prometheus,openweather")))
+    run = pipeline.open_run(make_settings())
+    ingest_all(run)
+    daily = report.build_report(run)
+    for title, frame in daily.sections.items():
+        if "Source" in frame.columns:
+            assert set(frame["Source"]) <= {"uptimerobot", "openweather"}, title
+    assert set(daily.freshness["Source"]) == {"uptimerobot", "openweather"}
+    assert set(daily.all_alerts["Source"]) == {"uptimerobot"}
+
+
+def test_silenced_alert_not_in_top_alerts(make_settings):
+    run = pipeline.open_run(make_settings(sources="prometheus"))
+    pipeline.ingest(run, "monitoring")
+    daily = report.build_report(run)
+    top = daily.sections["Top critical alerts"]
+    assert list(top["Alert"]) == ["TargetDown"]
+    assert daily.summary["Silenced alerts"] == "1"
+    assert "suppressed" in set(daily.all_alerts["State"])
+
+
+def test_rows_first_seen_after_as_of_are_left_out(make_settings):
+    ingest_all(pipeline.open_run(make_settings()))
+    earlier = pipeline.open_run(make_settings(as_of="2026-11-30T00:00:00Z"))
+    daily = report.build_report(earlier)
+    assert daily.sections["Top critical alerts"].empty
+    assert daily.sections["Instance health snapshot"].empty
+
+
+def test_cell_text_renders_missing_values_empty():
+    assert report.cell_text(None) == ""
+    assert report.cell_text(math.nan) == ""
+    assert report.cell_text(True) == "yes"
+    assert report.cell_text(False) == "no"
+    assert report.cell_text(1.5) == "1.5"
