@@ -67,10 +67,11 @@ class Quota:
 
 
 # The published limits of the plans a learner is likely to start on. Prometheus is the team's own
-# server, so it has no quota; its cost is load on that server.
+# server, so it has no quota, and its cost is the load on that server.
+# NOTE: vendors change their plans, so check these limits against your own plan before relying on them.
 QUOTAS = (
     Quota("uptimerobot", "free plan, 10 per minute", 10, 1),
-    # 5000 per hour holds for an authenticated token. A 304 answer to a request with If-None-Match
+    # 5000 per hour holds for an authenticated token. A 304 response to a request with If-None-Match
     # spends no quota.
     Quota("github", "token, 5000 per hour", 5000, 60, free_statuses=(304,)),
     Quota("openweather", "free plan, 60 per minute", 60, 1),
@@ -88,7 +89,7 @@ def audited_requests(cache: Cache, run_id: str) -> list[dict[str, Any]]:
 
 
 def requests_per_run(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """Count the requests each source sent in one run; attempts refused before sending are not counted."""
+    """Count the requests each source sent in one run, leaving out attempts refused before sending."""
     counts: dict[str, int] = {}
     for entry in entries:
         if entry["outcome"] != "refused":
@@ -109,10 +110,10 @@ def billable_per_run(quota: Quota, entries: Iterable[dict[str, Any]]) -> int:
 
 
 def peak_window_requests(quota: Quota, per_run: int, interval_minutes: int) -> int:
-    """Return the most requests any window of the quota can see when each poll sends per_run requests.
+    """Return the maximum requests in any window of the quota when each poll sends per_run requests.
 
-    A window of W minutes contains at most ceil(W / interval) polls; a poll's requests are taken to
-    land in one window, because a run sends them within seconds.
+    A window of W minutes contains at most ceil(W / interval) polls. All requests of a poll are
+    counted in one window, because a run sends them within seconds.
     """
     return math.ceil(quota.window_minutes / interval_minutes) * per_run
 
@@ -144,9 +145,9 @@ def polling_plan(
 ) -> list[dict[str, Any]]:
     """Tabulate, per source and polling interval, the requests per day, quota use and stale feeds.
 
-    The cost comes from the audit trail of run `run_id`; freshness comes from monlab.freshness,
-    asked at the worst moment: just before the next poll (as_of + interval), and after one failed
-    poll (as_of + 2 x interval). The run must have written every feed successfully at as_of.
+    The cost comes from the audit trail of run `run_id`. Freshness comes from monlab.freshness at
+    the worst moments: just before the next poll (as_of + interval) and after one failed poll
+    (as_of + 2 x interval). The run must have written every feed successfully at as_of.
     """
     entries = audited_requests(cache, run_id)
     sent = requests_per_run(entries)
