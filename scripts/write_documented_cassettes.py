@@ -282,6 +282,28 @@ def openweather_city_not_found() -> None:
                    "the weather of Lagos answers 404 city not found (cod as a string); Berlin and Sydney answer")
 
 
+# The openweather policy allows 4 attempts per request, and replay plays each recording once.
+OPENWEATHER_ATTEMPTS = 4
+
+
+def openweather_account_blocked() -> None:
+    body = {"cod": 429, "message": "Your account is temporary blocked due to exceeding of requests limitation of your subscription type. Please choose the proper subscription https://openweathermap.org/price"}
+    request = get_request(f"{OPENWEATHER_URL}/data/2.5/weather", weather_params(LOCATIONS[0]))
+    interactions = [(request, response(429, body)) for _ in range(OPENWEATHER_ATTEMPTS)]
+    write_cassette("openweather", "account_blocked", interactions, {"openweather": OPENWEATHER_URL},
+                   "HTTP 429 with no Retry-After on every attempt for Berlin: the account is temporarily blocked, so the source is deferred")
+
+
+def openweather_server_error() -> None:
+    html = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"
+    interactions = openweather_interactions()[:2]
+    lagos = get_request(f"{OPENWEATHER_URL}/data/2.5/weather", weather_params(LOCATIONS[1]))
+    interactions += [(lagos, response(502, html, "text/html")) for _ in range(OPENWEATHER_ATTEMPTS)]
+    write_cassette("openweather", "server_error", interactions, {"openweather": OPENWEATHER_URL},
+                   "Berlin answers; the weather of Lagos answers HTTP 502 with an HTML body on every attempt, so the source fails "
+                   "after writing Berlin and never asks for Sydney")
+
+
 def uptimerobot_paging() -> None:
     monitors = uptimerobot_monitors()
     for number in range(49):
@@ -438,4 +460,6 @@ if __name__ == "__main__":
     openweather_onecall_alerts()
     openweather_not_subscribed()
     openweather_city_not_found()
+    openweather_account_blocked()
+    openweather_server_error()
     github_cassettes()

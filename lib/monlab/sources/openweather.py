@@ -59,7 +59,7 @@ def _get(context: SourceContext, path: str, location: dict[str, Any], extra: dic
     except SourceUnavailable as exc:
         if exc.http_status != 429:
             raise
-        # OpenWeatherMap answers 429 while it blocks an account that went over its plan's limits,
+        # OpenWeatherMap returns 429 while it blocks an account that went over its plan's limits,
         # and names no time to wait, so the guarded client retried until its attempts ran out.
         raise SourceDeferred(
             NAME, "HTTP 429 on every attempt: the account is temporarily blocked for exceeding its plan's request limits; deferred to the next run",
@@ -138,8 +138,8 @@ def collect(context: SourceContext) -> Iterator[StreamBatch | SourceNote]:
         for item in reading.get("list") or []:
             air.append({**item, "_location": location})
 
-    # The locations read before a fatal error are still written, as an incomplete read that
-    # marks nothing inactive; then the error sets the status of the source.
+    # The locations read before a fatal error are still written. The read is incomplete, so it
+    # marks nothing inactive, and the re-raised error sets the status of the source.
     if weather or stopped is None:
         yield StreamBatch("openweather.weather", weather, complete=complete)
         yield StreamBatch("openweather.air_pollution", air, complete=complete)
