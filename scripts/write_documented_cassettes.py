@@ -35,11 +35,11 @@ PROVENANCE = (
 )
 
 
-def response(status: int, body, content_type: str = "application/json; charset=utf-8", reason: str | None = None, extra=None):
+def response(status: int, body, content_type: str = "application/json; charset=utf-8", reason: str | None = None, extra=None, at: datetime = RECORDED_AT):
     text = body if isinstance(body, str) else json.dumps(body, indent=None, separators=(",", ":"))
     headers = {
         "Content-Type": [content_type],
-        "Date": [format_datetime(RECORDED_AT, usegmt=True)],
+        "Date": [format_datetime(at, usegmt=True)],
         **{name: [value] for name, value in (extra or {}).items()},
     }
     reasons = {200: "OK", 304: "Not Modified", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
@@ -60,7 +60,7 @@ def get_request(url: str, params: dict | None = None):
     return {"method": "GET", "uri": uri, "body": None, "headers": {}}
 
 
-def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str) -> None:
+def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str, recorded_at: datetime = RECORDED_AT) -> None:
     path = ROOT / "cassettes" / source / f"{scenario}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -71,7 +71,7 @@ def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str
             "scenario": scenario,
             "provenance": PROVENANCE,
             "scenario_note": note,
-            "recorded_at": RECORDED_AT.isoformat().replace("+00:00", "Z"),
+            "recorded_at": recorded_at.isoformat().replace("+00:00", "Z"),
             "base_urls": base_urls,
         },
     }
@@ -427,6 +427,41 @@ def github_interactions(first_answer=None, repo_answer=None) -> list:
     return interactions
 
 
+def github_not_modified() -> None:
+    """Write the run after `normal`, 15 minutes later: every request that had an ETag gets a 304."""
+    later = datetime.fromtimestamp(T + 15 * MINUTE, tz=timezone.utc)
+    base = f"{GITHUB_URL}/repos/{GITHUB_REPO}"
+    page_two = f"{GITHUB_URL}/repositories/{GITHUB_REPO_ID}/actions/runs?created=%3E%3D2026-11-24&per_page=100&page=2"
+    # `normal` ended with 4984 requests left; a 304 spends none and each 200 spends one.
+    remaining = 4984
+
+    def not_modified(etag: str):
+        return response(304, "", content_type="application/json; charset=utf-8", extra=github_headers(remaining, etag), at=later)
+
+    normal = {request["uri"]: answer for request, answer in github_interactions()}
+    runners_uri = get_request(f"{base}/actions/runners", {"per_page": 100})["uri"]
+    org_uri = get_request(f"{GITHUB_URL}/orgs/octo-org/actions/runners", {"per_page": 100})["uri"]
+    interactions = [
+        (get_request(base), not_modified('"3f5a9c1e"')),
+        (get_request(f"{base}/actions/runs", {"created": ">=2026-11-24", "per_page": 100}), not_modified('W/"91ab22"')),
+        (get_request(page_two), not_modified('W/"91ab23"')),
+    ]
+    remaining -= 1
+    runners = json.loads(normal[runners_uri]["body"]["string"])
+    interactions.append((get_request(f"{base}/actions/runners", {"per_page": 100}), response(200, runners, extra=github_headers(remaining), at=later)))
+    interactions += [
+        (get_request(f"{base}/dependabot/alerts", {"state": "open", "per_page": 100}), not_modified('W/"d3p"')),
+        (get_request(f"{base}/code-scanning/alerts", {"state": "open", "per_page": 100}), not_modified('W/"c5n"')),
+    ]
+    remaining -= 1
+    org_runners = json.loads(normal[org_uri]["body"]["string"])
+    interactions.append((get_request(f"{GITHUB_URL}/orgs/octo-org/actions/runners", {"per_page": 100}), response(200, org_runners, extra=github_headers(remaining), at=later)))
+    write_cassette("github", "not_modified", interactions, {"github": GITHUB_URL},
+                   "the run after `normal`, 15 minutes later, replayed into the same cache: HTTP 304 to every conditional request "
+                   "(repository, both pages of workflow runs, Dependabot and code-scanning alerts); runners have no ETag and answer 200",
+                   recorded_at=later)
+
+
 def github_cassettes() -> None:
     urls = {"github": GITHUB_URL}
     write_cassette("github", "normal", github_interactions(), urls,
@@ -463,3 +498,4 @@ if __name__ == "__main__":
     openweather_account_blocked()
     openweather_server_error()
     github_cassettes()
+    github_not_modified()

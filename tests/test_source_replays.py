@@ -220,3 +220,41 @@ def test_github_unknown_repo_keeps_org_runners(make_settings):
 
     assert outcome.status == "partial"
     assert set(rows(run, nodes, "github")) == {"runner:501"}
+
+
+def test_github_not_modified_keeps_rows(make_settings):
+    first, _ = replay(make_settings, "github", "normal")
+    before = {table.name: rows(first, table, "github") for table in (alerts, nodes, instances)}
+    second, outcome = replay(make_settings, "github", "not_modified")
+    after = {table.name: rows(second, table, "github") for table in (alerts, nodes, instances)}
+
+    assert outcome.status == "ok", outcome.error
+    assert {name: set(found) for name, found in after.items()} == {name: set(found) for name, found in before.items()}
+    assert all(row["is_active"] for found in after.values() for row in found.values())
+    assert sum(counts.inactivated for counts in outcome.writes.values()) == 0
+
+
+def test_github_not_modified_reads_stored_bodies(make_settings):
+    replay(make_settings, "github", "normal")
+    second, outcome = replay(make_settings, "github", "not_modified")
+    statuses = [row["status"] for row in second.cache.read(select(request_audit.c.status).where(request_audit.c.run_id == second.run_id))]
+    remaining = second.cache.read(select(metrics.c.value).where(metrics.c.metric_name == "x-ratelimit-remaining").order_by(metrics.c.observed_at_utc))
+
+    assert statuses.count(304) == 5
+    assert statuses.count(200) == 2
+    assert outcome.writes["github.workflow_runs"].fetched == 3
+    assert outcome.writes["github.workflow_runs"].unchanged == 3
+    assert outcome.writes["github.dependabot_alerts"].unchanged == 2
+    assert [row["value"] for row in remaining] == [4984.0, 4982.0]
+
+
+def test_github_not_modified_marks_incomplete(make_settings):
+    replay(make_settings, "github", "normal")
+    second, _ = replay(make_settings, "github", "not_modified")
+    writes = second.cache.read(select(run_log).where(run_log.c.run_id == second.run_id, run_log.c.step == "write"))
+    statuses = {row["mapping_id"]: row["status"] for row in writes}
+
+    # A stored body stands in for a 304, so its stream is written as an incomplete read.
+    assert statuses["github.workflow_runs"] == "partial"
+    assert statuses["github.dependabot_alerts"] == "partial"
+    assert statuses["github.runners"] == "ok"
