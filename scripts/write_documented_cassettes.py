@@ -60,7 +60,8 @@ def get_request(url: str, params: dict | None = None):
     return {"method": "GET", "uri": uri, "body": None, "headers": {}}
 
 
-def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str, recorded_at: datetime = RECORDED_AT) -> None:
+def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str, recorded_at: datetime = RECORDED_AT,
+                   provenance: str = PROVENANCE) -> None:
     path = ROOT / "cassettes" / source / f"{scenario}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -69,13 +70,13 @@ def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str
         "metadata": {
             "source": source,
             "scenario": scenario,
-            "provenance": PROVENANCE,
+            "provenance": provenance,
             "scenario_note": note,
             "recorded_at": recorded_at.isoformat().replace("+00:00", "Z"),
             "base_urls": base_urls,
         },
     }
-    header = f"# {source}/{scenario}: {note}\n# {PROVENANCE}\n"
+    header = f"# {source}/{scenario}: {note}\n# {provenance}\n"
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
 
@@ -336,6 +337,53 @@ def uptimerobot_rate_limit() -> None:
                    "HTTP 429 with an HTML body and Retry-After 120, longer than the policy's 60 s wait, so the source is deferred")
 
 
+UPTIMEROBOT_V3_NOTE = (
+    "API v3 documents the envelope ({data, nextLink}, null on the last page), the Bearer header, the status strings "
+    "and the started_after/started_before filters; the other field names (friendlyName, url, type, interval, createDateTime, "
+    "responseTimes, monitorId, startedAt, resolvedAt, reason) are the camelCase form of the v2 names, not confirmed"
+)
+
+
+def v3_monitor(monitor_id: int, name: str, url: str, kind: str, status: str, times: list[int]) -> dict:
+    return {
+        "id": monitor_id, "friendlyName": name, "url": url, "type": kind, "interval": 300, "status": status,
+        "createDateTime": iso(T - 400 * DAY),
+        "responseTimes": [{"datetime": iso(T - (5 + 20 * index) * MINUTE), "value": value} for index, value in enumerate(times)],
+    }
+
+
+def v3_request(url: str, params: dict | None = None):
+    request = get_request(url, params)
+    request["headers"] = {"Authorization": [MASK], "Accept": ["application/json"]}
+    return request
+
+
+def uptimerobot_v3_normal() -> None:
+    first_page = [
+        v3_monitor(779101, "Checkout API", "https://shop.example.com/api/health", "HTTP", "UP", [212, 198]),
+        v3_monitor(779102, "Marketing site", "https://www.example.com/", "HTTP", "DOWN", [0, 389]),
+    ]
+    second_page = [
+        v3_monitor(779103, "VPN gateway", "vpn.example.com", "PING", "UP", [48]),
+        v3_monitor(779104, "Nightly backup heartbeat", "https://heartbeat.uptimerobot.com/m779104-example", "HEARTBEAT", "PAUSED", []),
+    ]
+    incidents = [
+        {"id": "8810042", "monitorId": 779102, "startedAt": iso(T - 95 * MINUTE), "resolvedAt": None, "reason": "HTTP 503 - Service Unavailable"},
+        {"id": "8810031", "monitorId": 779103, "startedAt": iso(T - 2 * DAY), "resolvedAt": iso(T - 2 * DAY + 20 * MINUTE), "reason": "Connection Timeout"},
+    ]
+    base = f"{UPTIMEROBOT_URL}/v3"
+    next_link = f"{base}/monitors?cursor=eyJpZCI6Nzc5MTAyfQ"
+    window = {"started_after": iso(T - 30 * DAY), "started_before": iso(T)}
+    interactions = [
+        (v3_request(f"{base}/monitors"), response(200, {"data": first_page, "nextLink": next_link})),
+        (v3_request(next_link), response(200, {"data": second_page, "nextLink": None})),
+        (v3_request(f"{base}/incidents", window), response(200, {"data": incidents, "nextLink": None})),
+    ]
+    write_cassette("uptimerobot", "v3_normal", interactions, {"uptimerobot": UPTIMEROBOT_URL},
+                   "API v3 (sources.uptimerobot.api_version 3): four monitors on two cursor pages (one DOWN, one PAUSED), "
+                   "one open and one resolved incident", provenance=f"{PROVENANCE}. {UPTIMEROBOT_V3_NOTE}")
+
+
 GITHUB_URL = "https://api.github.com"
 GITHUB_REPO = "octo-org/checkout-service"
 GITHUB_REPO_ID = 681234501
@@ -490,6 +538,7 @@ if __name__ == "__main__":
                       "stat fail with error type internal_error and HTTP 200")
     uptimerobot_error("not_authorized", 401, {"type": "not_authorized", "parameter_name": "api_key", "passed_value": MASK, "message": "This API key is not authorized to use this method."},
                       "stat fail with error type not_authorized and HTTP 401; passed_value echoes the key")
+    uptimerobot_v3_normal()
     openweather_normal()
     openweather_bad_key()
     openweather_onecall_alerts()
