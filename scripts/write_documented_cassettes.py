@@ -35,11 +35,11 @@ PROVENANCE = (
 )
 
 
-def response(status: int, body, content_type: str = "application/json; charset=utf-8", reason: str | None = None, extra=None):
+def response(status: int, body, content_type: str = "application/json; charset=utf-8", reason: str | None = None, extra=None, at: datetime = RECORDED_AT):
     text = body if isinstance(body, str) else json.dumps(body, indent=None, separators=(",", ":"))
     headers = {
         "Content-Type": [content_type],
-        "Date": [format_datetime(RECORDED_AT, usegmt=True)],
+        "Date": [format_datetime(at, usegmt=True)],
         **{name: [value] for name, value in (extra or {}).items()},
     }
     reasons = {200: "OK", 304: "Not Modified", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway"}
@@ -60,7 +60,8 @@ def get_request(url: str, params: dict | None = None):
     return {"method": "GET", "uri": uri, "body": None, "headers": {}}
 
 
-def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str) -> None:
+def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str, str], note: str, recorded_at: datetime = RECORDED_AT,
+                   provenance: str = PROVENANCE) -> None:
     path = ROOT / "cassettes" / source / f"{scenario}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -69,13 +70,13 @@ def write_cassette(source: str, scenario: str, interactions, base_urls: dict[str
         "metadata": {
             "source": source,
             "scenario": scenario,
-            "provenance": PROVENANCE,
+            "provenance": provenance,
             "scenario_note": note,
-            "recorded_at": RECORDED_AT.isoformat().replace("+00:00", "Z"),
+            "recorded_at": recorded_at.isoformat().replace("+00:00", "Z"),
             "base_urls": base_urls,
         },
     }
-    header = f"# {source}/{scenario}: {note}\n# {PROVENANCE}\n"
+    header = f"# {source}/{scenario}: {note}\n# {provenance}\n"
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)}")
 
@@ -282,6 +283,28 @@ def openweather_city_not_found() -> None:
                    "the weather of Lagos answers 404 city not found (cod as a string); Berlin and Sydney answer")
 
 
+# The openweather policy allows 4 attempts per request, and replay plays each recording once.
+OPENWEATHER_ATTEMPTS = 4
+
+
+def openweather_account_blocked() -> None:
+    body = {"cod": 429, "message": "Your account is temporary blocked due to exceeding of requests limitation of your subscription type. Please choose the proper subscription https://openweathermap.org/price"}
+    request = get_request(f"{OPENWEATHER_URL}/data/2.5/weather", weather_params(LOCATIONS[0]))
+    interactions = [(request, response(429, body)) for _ in range(OPENWEATHER_ATTEMPTS)]
+    write_cassette("openweather", "account_blocked", interactions, {"openweather": OPENWEATHER_URL},
+                   "HTTP 429 with no Retry-After on every attempt for Berlin: the account is temporarily blocked, so the source is deferred")
+
+
+def openweather_server_error() -> None:
+    html = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"
+    interactions = openweather_interactions()[:2]
+    lagos = get_request(f"{OPENWEATHER_URL}/data/2.5/weather", weather_params(LOCATIONS[1]))
+    interactions += [(lagos, response(502, html, "text/html")) for _ in range(OPENWEATHER_ATTEMPTS)]
+    write_cassette("openweather", "server_error", interactions, {"openweather": OPENWEATHER_URL},
+                   "Berlin answers; the weather of Lagos answers HTTP 502 with an HTML body on every attempt, so the source fails "
+                   "after writing Berlin and never asks for Sydney")
+
+
 def uptimerobot_paging() -> None:
     monitors = uptimerobot_monitors()
     for number in range(49):
@@ -312,6 +335,53 @@ def uptimerobot_rate_limit() -> None:
     interactions = [(form_request(url, monitors_form(MASK, [1, 7, 30], 0)), response(429, html, "text/html", extra=headers))]
     write_cassette("uptimerobot", "rate_limit", interactions, {"uptimerobot": UPTIMEROBOT_URL},
                    "HTTP 429 with an HTML body and Retry-After 120, longer than the policy's 60 s wait, so the source is deferred")
+
+
+UPTIMEROBOT_V3_NOTE = (
+    "API v3 documents the envelope ({data, nextLink}, null on the last page), the Bearer header, the status strings "
+    "and the started_after/started_before filters; the other field names (friendlyName, url, type, interval, createDateTime, "
+    "responseTimes, monitorId, startedAt, resolvedAt, reason) are the camelCase form of the v2 names, not confirmed"
+)
+
+
+def v3_monitor(monitor_id: int, name: str, url: str, kind: str, status: str, times: list[int]) -> dict:
+    return {
+        "id": monitor_id, "friendlyName": name, "url": url, "type": kind, "interval": 300, "status": status,
+        "createDateTime": iso(T - 400 * DAY),
+        "responseTimes": [{"datetime": iso(T - (5 + 20 * index) * MINUTE), "value": value} for index, value in enumerate(times)],
+    }
+
+
+def v3_request(url: str, params: dict | None = None):
+    request = get_request(url, params)
+    request["headers"] = {"Authorization": [MASK], "Accept": ["application/json"]}
+    return request
+
+
+def uptimerobot_v3_normal() -> None:
+    first_page = [
+        v3_monitor(779101, "Checkout API", "https://shop.example.com/api/health", "HTTP", "UP", [212, 198]),
+        v3_monitor(779102, "Marketing site", "https://www.example.com/", "HTTP", "DOWN", [0, 389]),
+    ]
+    second_page = [
+        v3_monitor(779103, "VPN gateway", "vpn.example.com", "PING", "UP", [48]),
+        v3_monitor(779104, "Nightly backup heartbeat", "https://heartbeat.uptimerobot.com/m779104-example", "HEARTBEAT", "PAUSED", []),
+    ]
+    incidents = [
+        {"id": "8810042", "monitorId": 779102, "startedAt": iso(T - 95 * MINUTE), "resolvedAt": None, "reason": "HTTP 503 - Service Unavailable"},
+        {"id": "8810031", "monitorId": 779103, "startedAt": iso(T - 2 * DAY), "resolvedAt": iso(T - 2 * DAY + 20 * MINUTE), "reason": "Connection Timeout"},
+    ]
+    base = f"{UPTIMEROBOT_URL}/v3"
+    next_link = f"{base}/monitors?cursor=eyJpZCI6Nzc5MTAyfQ"
+    window = {"started_after": iso(T - 30 * DAY), "started_before": iso(T)}
+    interactions = [
+        (v3_request(f"{base}/monitors"), response(200, {"data": first_page, "nextLink": next_link})),
+        (v3_request(next_link), response(200, {"data": second_page, "nextLink": None})),
+        (v3_request(f"{base}/incidents", window), response(200, {"data": incidents, "nextLink": None})),
+    ]
+    write_cassette("uptimerobot", "v3_normal", interactions, {"uptimerobot": UPTIMEROBOT_URL},
+                   "API v3 (sources.uptimerobot.api_version 3): four monitors on two cursor pages (one DOWN, one PAUSED), "
+                   "one open and one resolved incident", provenance=f"{PROVENANCE}. {UPTIMEROBOT_V3_NOTE}")
 
 
 GITHUB_URL = "https://api.github.com"
@@ -405,6 +475,41 @@ def github_interactions(first_answer=None, repo_answer=None) -> list:
     return interactions
 
 
+def github_not_modified() -> None:
+    """Write the run after `normal`, 15 minutes later: every request that had an ETag gets a 304."""
+    later = datetime.fromtimestamp(T + 15 * MINUTE, tz=timezone.utc)
+    base = f"{GITHUB_URL}/repos/{GITHUB_REPO}"
+    page_two = f"{GITHUB_URL}/repositories/{GITHUB_REPO_ID}/actions/runs?created=%3E%3D2026-11-24&per_page=100&page=2"
+    # `normal` ended with 4984 requests left; a 304 spends none and each 200 spends one.
+    remaining = 4984
+
+    def not_modified(etag: str):
+        return response(304, "", content_type="application/json; charset=utf-8", extra=github_headers(remaining, etag), at=later)
+
+    normal = {request["uri"]: answer for request, answer in github_interactions()}
+    runners_uri = get_request(f"{base}/actions/runners", {"per_page": 100})["uri"]
+    org_uri = get_request(f"{GITHUB_URL}/orgs/octo-org/actions/runners", {"per_page": 100})["uri"]
+    interactions = [
+        (get_request(base), not_modified('"3f5a9c1e"')),
+        (get_request(f"{base}/actions/runs", {"created": ">=2026-11-24", "per_page": 100}), not_modified('W/"91ab22"')),
+        (get_request(page_two), not_modified('W/"91ab23"')),
+    ]
+    remaining -= 1
+    runners = json.loads(normal[runners_uri]["body"]["string"])
+    interactions.append((get_request(f"{base}/actions/runners", {"per_page": 100}), response(200, runners, extra=github_headers(remaining), at=later)))
+    interactions += [
+        (get_request(f"{base}/dependabot/alerts", {"state": "open", "per_page": 100}), not_modified('W/"d3p"')),
+        (get_request(f"{base}/code-scanning/alerts", {"state": "open", "per_page": 100}), not_modified('W/"c5n"')),
+    ]
+    remaining -= 1
+    org_runners = json.loads(normal[org_uri]["body"]["string"])
+    interactions.append((get_request(f"{GITHUB_URL}/orgs/octo-org/actions/runners", {"per_page": 100}), response(200, org_runners, extra=github_headers(remaining), at=later)))
+    write_cassette("github", "not_modified", interactions, {"github": GITHUB_URL},
+                   "the run after `normal`, 15 minutes later, replayed into the same cache: HTTP 304 to every conditional request "
+                   "(repository, both pages of workflow runs, Dependabot and code-scanning alerts); runners have no ETag and answer 200",
+                   recorded_at=later)
+
+
 def github_cassettes() -> None:
     urls = {"github": GITHUB_URL}
     write_cassette("github", "normal", github_interactions(), urls,
@@ -433,9 +538,13 @@ if __name__ == "__main__":
                       "stat fail with error type internal_error and HTTP 200")
     uptimerobot_error("not_authorized", 401, {"type": "not_authorized", "parameter_name": "api_key", "passed_value": MASK, "message": "This API key is not authorized to use this method."},
                       "stat fail with error type not_authorized and HTTP 401; passed_value echoes the key")
+    uptimerobot_v3_normal()
     openweather_normal()
     openweather_bad_key()
     openweather_onecall_alerts()
     openweather_not_subscribed()
     openweather_city_not_found()
+    openweather_account_blocked()
+    openweather_server_error()
     github_cassettes()
+    github_not_modified()

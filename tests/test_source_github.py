@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime, timezone
+
 from sqlalchemy import select
 
 from monlab import pipeline
 from monlab.cache import alerts, instances, metrics, nodes
+from monlab.drills import FakeClock
+from monlab.errors import SourceDeferred, SourceError
+from monlab.fetch import GuardedClient
+from monlab.policy import load_policy
+from monlab.sources import SourceContext, StreamBatch, github
 from monlab.sources.etag_store import etags
-from source_fakes import FakeAPI, Received
+from source_fakes import FakeAPI, Received, in_turn
 
 TOKEN = "ghp_plantedFakeSecret0123456789"
 REPO = "octo-org/checkout-service"
@@ -192,3 +200,97 @@ def test_live_token_never_stored(make_settings, tmp_path):
     dump = "\n".join(run.cache.engine.raw_connection().driver_connection.iterdump())
 
     assert TOKEN not in dump
+
+
+SECONDARY_LIMIT = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}
+
+
+def direct_context(make_settings, fake: FakeAPI, tmp_path, clock: FakeClock, max_wait_s: float | None = None) -> SourceContext:
+    """Return a context whose client sleeps on `clock`, optionally with a lower cap on server waits."""
+    config = tmp_path / "config.yml"
+    config.write_text(f"sources:\n  github:\n    repositories: [{REPO}]\n", encoding="utf-8")
+    environ = {"GITHUB_API_URL": fake.url + BASE, "GITHUB_TOKEN": TOKEN, "MONLAB_CONFIG": str(config)}
+    settings = make_settings(mode="live", sources="github", environ=environ)
+    policy = load_policy(settings.policy_path).for_source("github")
+    if max_wait_s is not None:
+        policy = dataclasses.replace(policy, retry=dataclasses.replace(policy.retry, max_wait_s=max_wait_s))
+    client = GuardedClient(policy, "github", fake.url + BASE, headers=github.headers(settings), clock=clock)
+    as_of = datetime(2026, 12, 1, 6, 0, tzinfo=timezone.utc)
+    return SourceContext(settings=settings, clients={"github": client}, as_of=as_of, options=settings.options("github"))
+
+
+def collect_until_error(context: SourceContext) -> tuple[list, Exception | None]:
+    items = []
+    try:
+        for item in github.collect(context):
+            items.append(item)
+    except SourceError as exc:
+        return items, exc
+    return items, None
+
+
+def secondary_limit_then_repo(github_fake: FakeGitHub, url: str) -> dict:
+    routes = github_fake.routes(url)
+    limited = (403, github_fake.headers(4990), SECONDARY_LIMIT)
+    ok = (200, github_fake.headers(4989), {"full_name": REPO, "default_branch": "main", "archived": False})
+    routes[("GET", f"{BASE}/repos/{REPO}")] = in_turn(limited, ok)
+    return routes
+
+
+def test_secondary_limit_over_cap_deferred(make_settings, tmp_path):
+    clock = FakeClock()
+    with FakeAPI({}) as fake:
+        fake.routes.update(secondary_limit_then_repo(FakeGitHub(), fake.url))
+        context = direct_context(make_settings, fake, tmp_path, clock, max_wait_s=30)
+        items, error = collect_until_error(context)
+    limits = [record for item in items if isinstance(item, StreamBatch) for record in item.records]
+
+    assert isinstance(error, SourceDeferred)
+    assert error.status == "deferred"
+    assert error.wait_s >= 60
+    assert "more than the policy's 30 s" in str(error)
+    assert clock.sleeps == []
+    assert len(fake.received(f"{BASE}/repos/{REPO}")) == 1
+    assert {"resource": "core", "name": "x-ratelimit-remaining", "value": "4990", "observed_at": "2026-12-01T06:00:00+00:00"} in limits
+
+
+def test_secondary_limit_waits_a_minute(make_settings, tmp_path):
+    clock = FakeClock()
+    with FakeAPI({}) as fake:
+        fake.routes.update(secondary_limit_then_repo(FakeGitHub(), fake.url))
+        context = direct_context(make_settings, fake, tmp_path, clock)
+        items, error = collect_until_error(context)
+    repositories = [record for item in items if isinstance(item, StreamBatch) and item.stream == "github.repositories" for record in item.records]
+
+    assert error is None
+    assert len(clock.sleeps) == 1
+    assert clock.sleeps[0] >= 60
+    assert len(fake.received(f"{BASE}/repos/{REPO}")) == 2
+    assert [record["full_name"] for record in repositories] == [REPO]
+
+
+def test_error_names_endpoint_template(make_settings, tmp_path):
+    github_fake = FakeGitHub()
+    github_fake.repo_status = 404
+    with FakeAPI({}) as fake:
+        fake.routes.update(github_fake.routes(fake.url))
+        run = open_live(make_settings, fake, tmp_path)
+        outcome = pipeline.ingest_source(run, "github")
+    note = next(note for note in outcome.notes if note.startswith("repository"))
+
+    assert outcome.status == "partial"
+    assert "github /repos/{owner}/{repo}: HTTP 404" in note
+    assert f"/repos/{REPO}" not in note
+    assert note.startswith(f"repository {REPO}:")
+
+
+def test_skipped_feature_names_template(make_settings, tmp_path):
+    with FakeAPI({}) as fake:
+        fake.routes.update(FakeGitHub().routes(fake.url))
+        run = open_live(make_settings, fake, tmp_path)
+        outcome = pipeline.ingest_source(run, "github")
+    note = next(note for note in outcome.notes if "Dependabot" in note)
+
+    assert "/repos/{owner}/{repo}/dependabot/alerts" in note
+    assert f"/repos/{REPO}/dependabot" not in note
+    assert table_rows(run, alerts, "dependabot:") == {}

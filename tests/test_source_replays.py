@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+
 from sqlalchemy import select
 
+from components import PROJECT_DIR
 from monlab import pipeline
-from monlab.cache import alerts, instances, metrics, nodes, run_log
+from monlab.cache import alerts, instances, metrics, nodes, request_audit, run_log
 
 
 def replay(make_settings, source: str, scenario: str):
@@ -95,6 +99,76 @@ def test_openweather_city_not_found_is_partial(make_settings):
     assert set(rows(run, instances, "openweather")) == {"berlin", "sydney"}
 
 
+def replay_beside_uptimerobot(make_settings, tmp_path, scenario: str):
+    """Replay an openweather scenario and UptimeRobot's normal cassette in one run.
+
+    One scenario name selects the cassette of every source, so both go to a copy of the cassette
+    folder where UptimeRobot's normal cassette carries the openweather scenario's name.
+    """
+    cassettes = tmp_path / "cassettes"
+    for source, name in (("openweather", scenario), ("uptimerobot", "normal")):
+        (cassettes / source).mkdir(parents=True)
+        shutil.copy(PROJECT_DIR / "cassettes" / source / f"{name}.yaml", cassettes / source / f"{scenario}.yaml")
+    settings = make_settings(mode="replay", sources="uptimerobot,openweather", scenario=scenario, environ={"MONLAB_CASSETTE_DIR": str(cassettes)})
+    run = pipeline.open_run(settings)
+    return run, {source: pipeline.ingest_source(run, source) for source in ("uptimerobot", "openweather")}
+
+
+def attempts(run, source: str) -> list[tuple[str, int, int]]:
+    found = run.cache.read(select(request_audit).where(request_audit.c.source_system == source).order_by(request_audit.c.id))
+    return [(row["path_template"], row["attempt"], row["status"]) for row in found]
+
+
+def test_openweather_account_blocked_deferred(make_settings, tmp_path):
+    run, outcomes = replay_beside_uptimerobot(make_settings, tmp_path, "account_blocked")
+
+    assert outcomes["openweather"].status == "deferred"
+    assert "HTTP 429" in outcomes["openweather"].error
+    assert "temporarily blocked" in outcomes["openweather"].error
+    assert attempts(run, "openweather") == [("/data/2.5/weather", number, 429) for number in (1, 2, 3, 4)]
+    assert rows(run, instances, "openweather") == {}
+
+
+def test_openweather_account_blocked_other_source_ok(make_settings, tmp_path):
+    run, outcomes = replay_beside_uptimerobot(make_settings, tmp_path, "account_blocked")
+    statuses = {row["source_system"]: row["status"] for row in run.cache.read(select(run_log).where(run_log.c.step == "fetch"))}
+
+    assert outcomes["uptimerobot"].status == "ok"
+    assert len(rows(run, nodes, "uptimerobot")) == 6
+    assert statuses == {"uptimerobot": "ok", "openweather": "deferred"}
+
+
+def test_openweather_server_error_fails(make_settings, tmp_path):
+    run, outcomes = replay_beside_uptimerobot(make_settings, tmp_path, "server_error")
+    paths = [path for path, _, _ in attempts(run, "openweather")]
+
+    assert outcomes["openweather"].status == "failed"
+    assert "HTTP 502 (text/html) after 4 attempts" in outcomes["openweather"].error
+    assert set(rows(run, instances, "openweather")) == {"berlin"}
+    assert paths.count("/data/2.5/weather") == 5
+    assert "/data/3.0/onecall" not in paths
+
+
+def test_openweather_server_error_other_source_ok(make_settings, tmp_path):
+    run, outcomes = replay_beside_uptimerobot(make_settings, tmp_path, "server_error")
+
+    assert outcomes["uptimerobot"].status == "ok"
+    assert len(rows(run, nodes, "uptimerobot")) == 6
+    assert len(rows(run, alerts, "uptimerobot")) == 2
+
+
+def test_openweather_server_error_inactivates_nothing(make_settings, tmp_path):
+    run, _ = replay(make_settings, "openweather", "normal")
+    later = dataclasses.replace(run, settings=run.settings.with_changes(scenario="server_error"))
+    failed = pipeline.ingest_source(later, "openweather")
+    stored = rows(run, instances, "openweather")
+
+    assert failed.status == "failed"
+    assert failed.writes["openweather.locations"].inactivated == 0
+    assert all(row["is_active"] for row in stored.values())
+    assert len(stored) == 3
+
+
 def test_github_normal_rows(make_settings):
     run, outcome = replay(make_settings, "github", "normal")
     stored_alerts = rows(run, alerts, "github")
@@ -146,3 +220,41 @@ def test_github_unknown_repo_keeps_org_runners(make_settings):
 
     assert outcome.status == "partial"
     assert set(rows(run, nodes, "github")) == {"runner:501"}
+
+
+def test_github_not_modified_keeps_rows(make_settings):
+    first, _ = replay(make_settings, "github", "normal")
+    before = {table.name: rows(first, table, "github") for table in (alerts, nodes, instances)}
+    second, outcome = replay(make_settings, "github", "not_modified")
+    after = {table.name: rows(second, table, "github") for table in (alerts, nodes, instances)}
+
+    assert outcome.status == "ok", outcome.error
+    assert {name: set(found) for name, found in after.items()} == {name: set(found) for name, found in before.items()}
+    assert all(row["is_active"] for found in after.values() for row in found.values())
+    assert sum(counts.inactivated for counts in outcome.writes.values()) == 0
+
+
+def test_github_not_modified_reads_stored_bodies(make_settings):
+    replay(make_settings, "github", "normal")
+    second, outcome = replay(make_settings, "github", "not_modified")
+    statuses = [row["status"] for row in second.cache.read(select(request_audit.c.status).where(request_audit.c.run_id == second.run_id))]
+    remaining = second.cache.read(select(metrics.c.value).where(metrics.c.metric_name == "x-ratelimit-remaining").order_by(metrics.c.observed_at_utc))
+
+    assert statuses.count(304) == 5
+    assert statuses.count(200) == 2
+    assert outcome.writes["github.workflow_runs"].fetched == 3
+    assert outcome.writes["github.workflow_runs"].unchanged == 3
+    assert outcome.writes["github.dependabot_alerts"].unchanged == 2
+    assert [row["value"] for row in remaining] == [4984.0, 4982.0]
+
+
+def test_github_not_modified_marks_incomplete(make_settings):
+    replay(make_settings, "github", "normal")
+    second, _ = replay(make_settings, "github", "not_modified")
+    writes = second.cache.read(select(run_log).where(run_log.c.run_id == second.run_id, run_log.c.step == "write"))
+    statuses = {row["mapping_id"]: row["status"] for row in writes}
+
+    # A stored body stands in for a 304, so its stream is written as an incomplete read.
+    assert statuses["github.workflow_runs"] == "partial"
+    assert statuses["github.dependabot_alerts"] == "partial"
+    assert statuses["github.runners"] == "ok"

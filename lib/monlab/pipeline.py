@@ -23,7 +23,7 @@ from monlab.errors import ConfigError, MonlabError, SourceError
 from monlab.fetch import AuditTrail, GuardedClient
 from monlab.policy import Policy, load_policy
 from monlab.redact import register_secrets, scrub_text
-from monlab.sources import SourceContext, SourceNote, StreamBatch, load_source
+from monlab.sources import SourceContext, SourceNote, StreamBatch, active_contract, load_source
 from monlab.transform import apply_mapping, detect_drift
 
 log = logging.getLogger("monlab.pipeline")
@@ -60,7 +60,9 @@ class SourceOutcome:
 def open_run(settings: Settings, run_id: str | None = None) -> Run:
     """Open the cache (creating missing tables), load the contract and policy, and fix the as-of time."""
     register_secrets(settings.secret_values())
-    contract = load_contract(settings.contract_path)
+    # Without the mappings of a variant not configured (UptimeRobot's other API version), so that
+    # freshness and the views do not report feeds that this configuration never writes.
+    contract = active_contract(load_contract(settings.contract_path), settings)
     cache = Cache(settings.db_url, settings.db_schema)
     cache.create(contract)
     return Run(

@@ -8,6 +8,7 @@ or not at all, so that the cache never marks rows inactive on the strength of a 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from monlab.config import Settings
+from monlab.contract import Contract
 from monlab.errors import ConfigError
 from monlab.fetch import GuardedClient
 
@@ -68,3 +70,30 @@ def load_source(name: str) -> ModuleType:
     if name not in MODULES:
         raise ConfigError(f"source {name!r} is not implemented yet; available: {', '.join(MODULES)}")
     return importlib.import_module(MODULES[name])
+
+
+def active_contract(contract: Contract, settings: Settings) -> Contract:
+    """Return the contract without the mappings of streams that the configured sources do not emit.
+
+    A source module may define idle_streams(options): the streams of a variant not configured, such
+    as UptimeRobot's other API version, whose feeds would otherwise always look stale.
+    """
+    idle: set[str] = set()
+    for name in settings.sources:
+        if name not in MODULES:
+            continue
+        idle_streams = getattr(load_source(name), "idle_streams", None)
+        if idle_streams is None:
+            continue
+        try:
+            idle.update(idle_streams(settings.options(name)))
+        except ConfigError:
+            # The source's own fetch fails with the reason, and all its feeds stay listed meanwhile.
+            continue
+    if not idle:
+        return contract
+    return dataclasses.replace(
+        contract,
+        mappings=tuple(mapping for mapping in contract.mappings if mapping.stream not in idle),
+        known_fields={stream: paths for stream, paths in contract.known_fields.items() if stream not in idle},
+    )

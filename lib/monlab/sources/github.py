@@ -78,7 +78,7 @@ class GitHubReader:
         if values:
             self.rate_limits[headers.get("x-ratelimit-resource", "core")] = values
 
-    def _raise_for_limit(self, response, path: str) -> None:
+    def _raise_for_limit(self, response, template: str) -> None:
         """Raise SourceDeferred for a primary or secondary rate limit sent as 403 or 429."""
         remaining = response.headers.get("x-ratelimit-remaining")
         if remaining == "0":
@@ -86,15 +86,18 @@ class GitHubReader:
             # Measured from the run's clock, which replay freezes at the cassette's recording time.
             now = self.context.as_of.timestamp()
             wait = max(0.0, float(reset) - now) if reset.isdigit() else SECONDARY_LIMIT_WAIT_S
-            raise SourceDeferred(NAME, f"HTTP {response.status_code}: primary rate limit used up; it resets in {wait:.0f} s", wait_s=wait, endpoint=path, http_status=response.status_code)
+            raise SourceDeferred(NAME, f"HTTP {response.status_code}: primary rate limit used up; it resets in {wait:.0f} s", wait_s=wait, endpoint=template, http_status=response.status_code)
         detail = describe_error_body(response)
         if "rate limit" in detail.lower() or "retry-after" in response.headers:
             retry_after = response.headers.get("retry-after", "")
             wait = float(retry_after) if retry_after.isdigit() else SECONDARY_LIMIT_WAIT_S
-            raise SourceDeferred(NAME, f"HTTP {response.status_code}: secondary rate limit: {detail}", wait_s=wait, endpoint=path, http_status=response.status_code)
+            raise SourceDeferred(NAME, f"HTTP {response.status_code}: secondary rate limit: {detail}", wait_s=wait, endpoint=template, http_status=response.status_code)
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, str | None, bool]:
         """Return (body, next page URL, not_modified) of one conditional GET."""
+        # Errors name the endpoint template (/repos/{owner}/{repo}), as the guarded client's do, so
+        # the same failure reads the same for every repository; callers add the repository name.
+        template = self.client.check("GET", path)
         key = request_key(path, params)
         stored = self.store.get(key) if self.store is not None else None
         sent = {"If-None-Match": stored.etag} if stored is not None else {}
@@ -109,12 +112,12 @@ class GitHubReader:
         if response.status_code == 304 and stored is not None:
             return stored.body, stored.next_url, True
         if response.status_code == 304:
-            raise ResponseFormatError(NAME, "HTTP 304 to a request that sent no If-None-Match", endpoint=path, http_status=304)
+            raise ResponseFormatError(NAME, "HTTP 304 to a request that sent no If-None-Match", endpoint=template, http_status=304)
         if response.status_code in (403, 404):
-            self._raise_for_limit(response, path)
-            raise NotAvailable(NAME, f"HTTP {response.status_code}: {describe_error_body(response)}", endpoint=path, http_status=response.status_code)
+            self._raise_for_limit(response, template)
+            raise NotAvailable(NAME, f"HTTP {response.status_code}: {describe_error_body(response)}", endpoint=template, http_status=response.status_code)
 
-        body = decode_json(response, NAME, path)
+        body = decode_json(response, NAME, template)
         next_url = response.links.get("next", {}).get("url")
         if next_url and "{" in next_url:
             next_url = None  # a URI template, not a page URL
@@ -131,7 +134,7 @@ class GitHubReader:
             body, next_url, not_modified = self.get(target, query)
             items = extract(body)
             if not isinstance(items, list):
-                raise ResponseFormatError(NAME, "the page does not contain the expected list", endpoint=path)
+                raise ResponseFormatError(NAME, "the page does not contain the expected list", endpoint=self.client.check("GET", target))
             listing.items.extend(items)
             listing.not_modified = listing.not_modified or not_modified
             if not next_url:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Iterator
 
-from monlab.errors import AuthError, ConfigError, ResponseFormatError, SourceError
+from monlab.errors import AuthError, ConfigError, ResponseFormatError, SourceDeferred, SourceError, SourceUnavailable
 from monlab.fetch import decode_json
 from monlab.sources import SourceContext, SourceNote, StreamBatch
 
@@ -28,6 +28,9 @@ SERVICES = ("openweather",)
 WEATHER_PATH = "/data/2.5/weather"
 AIR_POLLUTION_PATH = "/data/2.5/air_pollution"
 ONECALL_PATH = "/data/3.0/onecall"
+# Errors that would fail every location the same way, so they end the source. Any other error of
+# one location (404 city not found) becomes a "partial" note and the next location is read.
+FATAL_ERRORS = (AuthError, SourceDeferred, SourceUnavailable)
 
 
 def configured_locations(context: SourceContext) -> list[dict[str, Any]]:
@@ -51,7 +54,18 @@ def _get(context: SourceContext, path: str, location: dict[str, Any], extra: dic
         "units": "metric",
         "appid": context.credential(NAME) or "replay-placeholder",
     }
-    body = decode_json(client.request("GET", path, params=params), NAME, path)
+    try:
+        response = client.request("GET", path, params=params)
+    except SourceUnavailable as exc:
+        if exc.http_status != 429:
+            raise
+        # OpenWeatherMap returns 429 while it blocks an account that went over its plan's limits,
+        # and names no time to wait, so the guarded client retried until its attempts ran out.
+        raise SourceDeferred(
+            NAME, "HTTP 429 on every attempt: the account is temporarily blocked for exceeding its plan's request limits; deferred to the next run",
+            wait_s=0.0, endpoint=path, http_status=429,
+        ) from None
+    body = decode_json(response, NAME, path)
     if not isinstance(body, dict):
         raise ResponseFormatError(NAME, "expected a JSON object", endpoint=path)
     return body
@@ -106,12 +120,15 @@ def collect(context: SourceContext) -> Iterator[StreamBatch | SourceNote]:
     weather, air = [], []
     read = []
     complete = True
+    stopped: SourceError | None = None
     for location in configured_locations(context):
         try:
             weather.append({**_get(context, WEATHER_PATH, location), "_location": location})
             reading = _get(context, AIR_POLLUTION_PATH, location)
-        except AuthError:
-            raise
+        except FATAL_ERRORS as exc:
+            complete = False
+            stopped = exc
+            break
         except SourceError as exc:
             # One location failing (for example 404 city not found) leaves the others readable.
             complete = False
@@ -121,8 +138,13 @@ def collect(context: SourceContext) -> Iterator[StreamBatch | SourceNote]:
         for item in reading.get("list") or []:
             air.append({**item, "_location": location})
 
-    yield StreamBatch("openweather.weather", weather, complete=complete)
-    yield StreamBatch("openweather.air_pollution", air, complete=complete)
+    # The locations read before a fatal error are still written. The read is incomplete, so it
+    # marks nothing inactive, and the re-raised error sets the status of the source.
+    if weather or stopped is None:
+        yield StreamBatch("openweather.weather", weather, complete=complete)
+        yield StreamBatch("openweather.air_pollution", air, complete=complete)
+    if stopped is not None:
+        raise stopped
     if context.options.get("onecall_alerts", True):
         for item in fetch_alerts(context, read):
             if isinstance(item, SourceNote):

@@ -2,20 +2,23 @@
 
 Every v2 call is a form-encoded POST carrying api_key in the body, so the read-only rule is the
 allowlist of methods in data/api_policy.yml, not "GET only". A read-only key is enough.
+`sources.uptimerobot.api_version: 3` reads API v3 instead (monlab.sources.uptimerobot_v3).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
-from monlab.errors import AuthError, ResponseFormatError, SourceError
+from monlab.config import Settings
+from monlab.errors import AuthError, ConfigError, ResponseFormatError, SourceError
 from monlab.fetch import PageGuard, decode_json, describe_error_body
-from monlab.sources import SourceContext, StreamBatch
+from monlab.sources import SourceContext, StreamBatch, uptimerobot_v3
 
 NAME = "uptimerobot"
 ROLE = "monitoring"
 SERVICES = ("uptimerobot",)
 
+API_VERSIONS = (2, 3)
 CLIENT_ERROR_STATUSES = frozenset({400, 401, 403, 404})
 PAGE_LIMIT = 50  # the largest page getMonitors accepts
 MONITORS_PATH = "/v2/getMonitors"
@@ -24,6 +27,29 @@ DOWN_STATUSES = (8, 9)  # 8 "seems down", 9 "down"
 # Monitor fields that change on every check: kept out of the node record so that its payload hash
 # changes only when the monitor itself changes.
 TIME_SERIES_FIELDS = ("logs", "response_times", "average_response_time", "custom_uptime_ratio")
+
+
+def api_version(options: dict[str, Any]) -> int:
+    """Return the configured API version (sources.uptimerobot.api_version), 2 by default."""
+    version = options.get("api_version", 2)
+    if isinstance(version, bool) or version not in API_VERSIONS:
+        raise ConfigError(f"sources.uptimerobot.api_version: expected 2 or 3, found {version!r}")
+    return version
+
+
+def idle_streams(options: dict[str, Any]) -> set[str]:
+    """Return the streams of the API version that is not configured."""
+    v3_streams = {"uptimerobot.v3_monitors", "uptimerobot.v3_incidents", "uptimerobot.v3_response_times"}
+    v2_streams = {"uptimerobot.monitors", "uptimerobot.down_events", "uptimerobot.response_times", "uptimerobot.uptime_ratios"}
+    return v2_streams if api_version(options) == 3 else v3_streams
+
+
+def headers(settings: Settings) -> dict[str, str]:
+    """Return the headers of every request: v3 sends the key as a Bearer token, v2 in the form body."""
+    key = settings.credential(NAME).reveal()
+    if api_version(settings.options(NAME)) == 3 and key:
+        return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+    return {}
 
 
 def _raise_for_fail(body: dict[str, Any]) -> None:
@@ -141,6 +167,9 @@ def uptime_ratio_records(monitors: list[dict[str, Any]], periods: list[int], obs
 
 
 def collect(context: SourceContext) -> Iterator[StreamBatch]:
+    if api_version(context.options) == 3:
+        yield from uptimerobot_v3.collect(context)
+        return
     monitors = fetch_monitors(context)
     periods = context.options.get("uptime_ratio_days", [1, 7, 30])
     yield StreamBatch("uptimerobot.monitors", [node_record(monitor) for monitor in monitors])
