@@ -33,6 +33,9 @@ notebooks: install-test
 cassettes: install
 	$(BIN)/python scripts/write_documented_cassettes.py
 
+worksheet: install
+	$(BIN)/monlab worksheet
+
 lab-up:
 	$(PYTHON) lab/stack.py up
 

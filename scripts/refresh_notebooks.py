@@ -7,6 +7,7 @@ changing a notebook, the cassettes or anything the notebooks print: `make notebo
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ def main(names: list[str]) -> int:
         MONLAB_OUTPUT_DIR=str(workdir / "output"),
         MONLAB_LOGS_DIR=str(workdir / "logs"),
         MONLAB_MODE="replay",
+        MONLAB_SCRATCH_DIR=str(workdir),
     )
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         if names and path.name not in names:
@@ -35,6 +37,7 @@ def main(names: list[str]) -> int:
             cell.metadata.pop("execution", None)
         nbformat.write(notebook, path)
         print(f"refreshed {path.name}")
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

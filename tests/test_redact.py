@@ -195,3 +195,10 @@ def test_entity_key_is_not_a_secret_name():
     assert not is_secret_name("entity_key")
     assert not is_secret_name("passed")
     assert is_secret_name("refresh_token")
+
+
+def test_auth_scheme_words_in_prose_are_kept():
+    advice = "give the token read-only permissions"
+    assert scrub_text(advice) == advice
+    assert scrub_text("Authorization: Bearer ghp_abc123def456ghi") == f"Authorization: {MASK}"
+    assert "abc123def456" not in scrub_text("sent token abc123def456ghi to the API")

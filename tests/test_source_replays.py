@@ -196,6 +196,8 @@ def test_github_bad_key_fails(make_settings):
 
     assert outcome.status == "failed"
     assert "Bad credentials" in outcome.error
+    assert "check GITHUB_TOKEN" in outcome.error
+    assert "/repos/{owner}/{repo}" in outcome.error
 
 
 def test_github_rate_limit_is_deferred(make_settings):

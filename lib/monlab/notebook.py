@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
@@ -40,3 +45,15 @@ def table(rows: Iterable[Any], columns: list[str] | None = None) -> pd.DataFrame
     records = [row if isinstance(row, dict) else vars(row) for row in rows]
     frame = pd.DataFrame(records, columns=columns)
     return frame
+
+
+def scratch_dir(prefix: str) -> Path:
+    """Create a temporary folder for a lesson's own cache and logs, removed when the kernel exits.
+
+    Lessons that break things on purpose work here, so the shared cache, the report and the daily
+    log never see their rows. The folder is made under MONLAB_SCRATCH_DIR when set, so that a test
+    run can remove everything even when it kills its kernels.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("MONLAB_SCRATCH_DIR") or None))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path

@@ -40,7 +40,9 @@ _NAME_ALTERNATION = "|".join(re.escape(name) for name in SECRET_NAMES)
 _NAME_PATTERNS = (
     re.compile(rf"(?i)\b({_NAME_ALTERNATION})=([^&\s\"'<>]+)"),
     re.compile(rf"(?i)([\"']?(?:{_NAME_ALTERNATION})[\"']?\s*:\s*[\"'])([^\"']+)([\"'])"),
-    re.compile(r"(?i)\b(bearer|token|basic)\s+([A-Za-z0-9._~+/=-]{8,})"),
+    # A credential after an auth scheme word; it must contain a digit, so prose such as
+    # "the token read-only" is left alone.
+    re.compile(r"(?i)\b(bearer|token|basic)\s+(?=[A-Za-z._~+/=-]*\d)([A-Za-z0-9._~+/=-]{8,})"),
     # The password part of a database URL.
     re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(@)"),
     # Header lines as HTTP libraries print them: the whole value up to the end of the line.

@@ -103,6 +103,11 @@ class GitHubReader:
         sent = {"If-None-Match": stored.etag} if stored is not None else {}
         try:
             response = self.client.request("GET", path, params=params, headers=sent, ok_statuses=frozenset({304, 403, 404}))
+        except AuthError as exc:
+            raise AuthError(
+                NAME, f"{exc.args[0].split(': ', 1)[-1]}: check GITHUB_TOKEN and that it may read this repository",
+                endpoint=exc.endpoint, http_status=exc.http_status,
+            ) from None
         except SourceError as exc:
             # A deferred or failed request still tells how much quota is left.
             self._note_rate_limit_headers(exc.response_headers)
