@@ -106,7 +106,8 @@ def test_live_bearer_and_cursor(make_settings, tmp_path):
     pages = fake.received(MONITORS)
 
     assert outcome.status == "ok", outcome.error
-    assert [page.query.get("cursor") for page in pages] == [None, ["1"]]
+    # The first request is the preflight probe, which reads the first page of v3 monitors.
+    assert [page.query.get("cursor") for page in pages] == [None, None, ["1"]]
     assert {page.headers["authorization"] for page in pages} == {f"Bearer {KEY}"}
     assert all("api_key" not in page.query for page in pages)
     assert set(stored(run, nodes)) == {"1", "2", "3"}
@@ -130,7 +131,8 @@ def test_live_repeating_next_link_stops(make_settings, tmp_path):
 
     assert outcome.status == "failed"
     assert "pagination repeated a page" in outcome.error
-    assert len(fake.received(MONITORS)) == 2
+    # The preflight probe, then two pages before the repeated link is refused.
+    assert len(fake.received(MONITORS)) == 3
     assert stored(run, nodes) == {}
 
 
@@ -146,14 +148,17 @@ def test_live_validation_error_list(make_settings, tmp_path):
     assert stored(run, nodes) == {}
 
 
-def test_live_bad_key_rejected(make_settings, tmp_path):
+def test_live_bad_key_blocks_at_preflight(make_settings, tmp_path):
     routes = {("GET", MONITORS): always(401, {"message": "Unauthorized", "code": "UNAUTHORIZED"})}
     run, outcome, fake = run_live(make_settings, tmp_path, lambda url: routes)
 
-    assert outcome.status == "failed"
-    assert "the API key was rejected" in outcome.error
+    # The v3 probe is the first request, so a rejected key blocks the run before any read.
+    assert outcome.status == "blocked"
+    assert "/v3/monitors: HTTP 401" in outcome.error
     assert KEY not in outcome.error
     assert len(fake.received(MONITORS)) == 1
+    assert stored(run, nodes) == {}
+
 
 
 def test_invalid_api_version_fails(make_settings, tmp_path):
@@ -191,3 +196,18 @@ def test_invalid_version_keeps_contract(make_settings, tmp_path):
     contract = load_contract(settings.contract_path)
 
     assert active_contract(contract, settings) == contract
+
+
+def test_live_rejected_on_incidents_fails_source(make_settings, tmp_path):
+    def routes(url: str) -> dict:
+        return {
+            ("GET", MONITORS): always(200, {"data": [monitor(1)], "nextLink": None}),
+            ("GET", INCIDENTS): always(403, {"message": "Forbidden", "code": "FORBIDDEN"}),
+        }
+
+    run, outcome, fake = run_live(make_settings, tmp_path, routes)
+
+    assert outcome.status == "failed"
+    assert "the API key was rejected" in outcome.error
+    assert KEY not in outcome.error
+    assert len(fake.received(INCIDENTS)) == 1

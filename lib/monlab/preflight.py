@@ -22,12 +22,14 @@ from monlab import replay
 from monlab.config import CREDENTIAL_VARS, Settings, parse_as_of
 from monlab.errors import ConfigError, MonlabError, ReadOnlyViolation, SourceDeferred
 from monlab.fetch import AuditTrail, GuardedClient
-from monlab.policy import Policy, PreflightLimits, SourcePolicy, load_policy
+from monlab.policy import Endpoint, Policy, PreflightLimits, SourcePolicy, load_policy
 from monlab.redact import scrub_text
 
 log = logging.getLogger("monlab.preflight")
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
+# With sources.uptimerobot.api_version 3 the key is a v3 Bearer key, so the probe reads v3.
+V3_PROBE_PATH = "/v3/monitors"
 
 # Classic GitHub token scopes that allow writing; an "admin:", "write:" or "delete:" prefix does too.
 GITHUB_WRITE_SCOPES = frozenset({"repo", "public_repo", "delete_repo", "workflow", "user", "gist", "project", "security_events", "codespace"})
@@ -135,6 +137,8 @@ def _cassette_checks(settings: Settings, source: str, section: SourcePolicy, lim
 def _probe_request(settings: Settings, source: str) -> dict[str, Any]:
     """Return the keyword arguments of the probe request of a source."""
     secret = settings.credential(source).reveal()
+    if _uses_uptimerobot_v3(settings, source):
+        return {"headers": {"Authorization": f"Bearer {secret}"}}
     if source == "uptimerobot":
         return {"data": {"api_key": secret, "format": "json"}}
     if source == "github":
@@ -157,8 +161,19 @@ def _uptimerobot_rejected(response: requests.Response) -> str | None:
     return None
 
 
+def _uses_uptimerobot_v3(settings: Settings, source: str) -> bool:
+    return source == "uptimerobot" and str(settings.options("uptimerobot").get("api_version", 2)) == "3"
+
+
+def _probe_endpoint(settings: Settings, source: str, section: SourcePolicy) -> Endpoint | None:
+    """Return the probe of a source; an UptimeRobot v3 key is probed on v3, which it can read."""
+    if _uses_uptimerobot_v3(settings, source):
+        return section.find_endpoint("GET", "uptimerobot", V3_PROBE_PATH)
+    return section.probe
+
+
 def _probe_checks(settings: Settings, source: str, section: SourcePolicy, limits: PreflightLimits, audit: AuditTrail, clock: Any) -> list[Check]:
-    probe = section.probe
+    probe = _probe_endpoint(settings, source, section)
     if probe is None:
         return [Check(source, "probe", WARN, "the policy names no probe endpoint; credential, scope and clock not checked")]
     if source in CREDENTIAL_VARS and not settings.credential(source):
