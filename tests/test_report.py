@@ -48,3 +48,10 @@ def test_cell_text_renders_missing_values_empty():
     assert report.cell_text(True) == "yes"
     assert report.cell_text(False) == "no"
     assert report.cell_text(1.5) == "1.5"
+
+
+def test_down_target_listed_once(make_settings):
+    run = pipeline.open_run(make_settings(sources="prometheus"))
+    pipeline.ingest(run, "monitoring")
+    down = report.build_report(run).sections["Down resource summary"]
+    assert list(down["Name"]).count("127.0.0.1:19199") == 1

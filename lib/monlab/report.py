@@ -116,6 +116,8 @@ def down_resources(run: Run) -> pd.DataFrame:
         {"Source": row["source_system"], "Kind": "instance", "Name": row["instance_name"], "Status": row["health"],
          "Detail": row["health_detail"] or "", "Address": row["location"] or "", "Status changed in cache": _utc_text(row["changed_at_utc"])}
         for row in instance_rows
+        # Prometheus reports a scrape target both as a node and as an instance: list it once.
+        if (row["source_system"], row["instance_name"]) not in {(node["source_system"], node["node_name"]) for node in node_rows}
     ]
     rows.sort(key=lambda row: (row["Status"] != "down", row["Source"], row["Name"] or ""))
     return pd.DataFrame(rows, columns=["Source", "Kind", "Name", "Status", "Detail", "Address", "Status changed in cache"])
