@@ -47,7 +47,7 @@ class Run:
 
 @dataclass
 class SourceOutcome:
-    """What ingesting one source did."""
+    """The result of ingesting one source: its status, error, notes, write counts and request count."""
 
     source: str
     status: str
@@ -188,7 +188,7 @@ class ReplayClock:
     """The clock of a replayed source: wall time frozen at its recording, and sleeps that only count.
 
     Rate-limit reset headers in a cassette are epoch times from the recording, so waits are computed
-    against that moment; nothing is really slept because no server is waiting.
+    against that moment. Nothing is really slept, because no server is waiting.
     """
 
     def __init__(self, recorded_at: datetime):
@@ -223,7 +223,7 @@ def _clients(run: Run, module, audit: AuditTrail) -> dict[str, GuardedClient]:
 
 
 def ingest_source(run: Run, source: str) -> SourceOutcome:
-    """Fetch one source, map its records and write them; never raises for a source failure."""
+    """Fetch one source, map its records and write them; a MonlabError becomes a failed outcome, not an exception."""
     blocked = preflight_block(run)
     if blocked:
         return _record_blocked(run, [source], blocked)[0]

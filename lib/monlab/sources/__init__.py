@@ -49,7 +49,7 @@ class SourceNote:
 
 @dataclass
 class SourceContext:
-    """What a source module needs for one run."""
+    """The settings, clients, clock and options a source module reads in one run."""
 
     settings: Settings
     clients: dict[str, GuardedClient]

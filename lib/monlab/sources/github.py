@@ -208,7 +208,12 @@ def repository_health(repo: dict[str, Any], runs: list[dict[str, Any]] | None) -
         return "ok", "no completed run on the default branch in the window"
     latest = max(default_runs, key=lambda run: run.get("updated_at") or "")
     conclusion = latest.get("conclusion") or "unknown"
-    health = "critical" if conclusion in ALERTING_CONCLUSIONS else "ok" if conclusion in HEALTHY_CONCLUSIONS else "warning"
+    if conclusion in ALERTING_CONCLUSIONS:
+        health = "critical"
+    elif conclusion in HEALTHY_CONCLUSIONS:
+        health = "ok"
+    else:
+        health = "warning"
     return health, f"latest run on {repo.get('default_branch')}: {latest.get('name')} {conclusion}"
 
 

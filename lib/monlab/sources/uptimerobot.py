@@ -103,7 +103,7 @@ def fetch_monitors(context: SourceContext) -> list[dict[str, Any]]:
     while True:
         guard.check(offset)
         form = monitors_form(context.credential(NAME) or "replay-placeholder", periods, offset)
-        # 4xx answers are read here: a stat "fail" body explains the error whatever the HTTP status.
+        # 4xx responses are read here: a stat "fail" body explains the error whatever the HTTP status.
         response = client.request("POST", MONITORS_PATH, data=form, ok_statuses=CLIENT_ERROR_STATUSES)
         body = _decode(response)
         if not isinstance(body, dict):
