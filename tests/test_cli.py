@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from monlab.cache import ALL_CACHE_TABLES
+from cache_tables_count import counts_by_table
 
 MONLAB = [sys.executable, "-m", "monlab.cli"]
 
@@ -29,11 +29,7 @@ def run_monlab(tmp_path: Path, *args: str, extra_env: dict[str, str] | None = No
 
 
 def table_counts(database: Path) -> dict[str, int]:
-    connection = sqlite3.connect(database)
-    try:
-        return {name: connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in ALL_CACHE_TABLES}
-    finally:
-        connection.close()
+    return counts_by_table(sqlite3.connect(database))
 
 
 def workbook_values(path: Path) -> dict[str, list[tuple]]:
