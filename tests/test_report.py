@@ -55,3 +55,17 @@ def test_down_target_listed_once(make_settings):
     pipeline.ingest(run, "monitoring")
     down = report.build_report(run).sections["Down resource summary"]
     assert list(down["Name"]).count("127.0.0.1:19199") == 1
+
+
+def test_mixed_recording_times_are_noted(make_settings):
+    run = pipeline.open_run(make_settings(sources="uptimerobot,prometheus"))
+    ingest_all(run)
+    note = report.build_report(run).summary["Replay note"]
+    assert "recorded at different times" in note
+    assert "uptimerobot 2026-12-01 06:00 UTC" in note
+
+
+def test_same_recording_time_has_no_note(make_settings):
+    run = pipeline.open_run(make_settings())
+    ingest_all(run)
+    assert "Replay note" not in report.build_report(run).summary

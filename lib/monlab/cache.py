@@ -92,7 +92,12 @@ class Cache:
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             raise CacheError(
                 f"invalid database URL {safe_url(url)!r}: {scrub_text(str(exc))}; expected a SQLAlchemy URL such as "
-                "sqlite:///data/monlab.sqlite or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+                "sqlite:///data/monlab.sqlite or postgresql+psycopg://HOST/DATABASE"
+            ) from None
+        except ImportError as exc:
+            raise CacheError(
+                f"no installed driver for database URL {safe_url(url)!r} ({exc.name or exc}); "
+                "monlab ships drivers for sqlite:/// and postgresql+psycopg:// URLs"
             ) from None
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)

@@ -37,7 +37,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, help="replay (default: cassettes, no network), record or live")
     parser.add_argument("--sources", help=f"comma-separated sources, from: {', '.join(SOURCE_NAMES)} (default: uptimerobot,openweather)")
     parser.add_argument("--as-of", dest="as_of", help="the run's clock as ISO 8601 UTC, e.g. 2026-12-01T06:00:00Z (default: the cassettes' recording time in replay, now otherwise)")
-    parser.add_argument("--db-url", dest="db_url", help="SQLAlchemy URL of the cache (default: MONLAB_DB_URL, else sqlite under data/)")
+    parser.add_argument("--db-url", dest="db_url", help="SQLAlchemy URL of the cache (default: MONLAB_DB_URL, else data/monlab_replay.sqlite in replay and data/monlab.sqlite in live and record)")
     parser.add_argument("--output-dir", dest="output_dir", help="where the report and executed notebooks go (default: output/)")
     parser.add_argument("--scenario", help="cassette scenario to replay or record: one name for every source, or source:name pairs such as uptimerobot:rate_limit (default: normal)")
 
@@ -74,7 +74,10 @@ def run_worksheet(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(f"monlab: {path} matches the contract")
         return EXIT_OK
-    changed = write_worksheet(contract, path)
+    try:
+        changed = write_worksheet(contract, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the worksheet to {path}: {exc.strerror}; give --output a writable file path") from None
     print(f"monlab: {'wrote' if changed else 'unchanged'} {path}")
     return EXIT_OK
 
@@ -113,6 +116,8 @@ def _check_before_running(settings: Settings) -> None:
         cache.create()
     finally:
         cache.dispose()
+    if settings.output_dir.exists() and not settings.output_dir.is_dir():
+        raise ConfigError(f"the output directory {settings.output_dir} is a file, not a folder; give --output-dir a folder")
     try:
         settings.output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

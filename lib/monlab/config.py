@@ -181,6 +181,19 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def _check_scenario(value: str) -> str:
+    """Return a scenario setting whose source:name pairs all name known sources."""
+    if ":" not in value:
+        return value
+    for part in value.split(","):
+        source, _, name = part.partition(":")
+        if source.strip() not in SOURCE_NAMES:
+            raise ConfigError(f"unknown source {source.strip()!r} in scenario {value!r}; valid sources are: {', '.join(SOURCE_NAMES)}")
+        if not name.strip():
+            raise ConfigError(f"scenario {value!r} names no cassette for {source.strip()!r}; write source:name, e.g. uptimerobot:rate_limit")
+    return value
+
+
 def _choose_mode(value: str | None) -> str:
     mode = (value or "replay").strip().lower()
     if mode not in MODES:
@@ -234,7 +247,7 @@ def load_settings(
         logs_dir=Path(env.get("MONLAB_LOGS_DIR") or project_dir / "logs"),
         cassette_dir=Path(env.get("MONLAB_CASSETTE_DIR") or project_dir / "cassettes"),
         data_dir=data_dir,
-        scenario=(scenario or env.get("MONLAB_SCENARIO") or "normal").strip(),
+        scenario=_check_scenario((scenario or env.get("MONLAB_SCENARIO") or "normal").strip()),
         base_urls=base_urls,
         credentials=credentials,
         source_options=config.get("sources") or {},

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
 from monlab.cache import alerts, instances, metrics, nodes, rejects, request_audit, run_log, schema_drift
+from monlab import replay
 from monlab.freshness import feed_freshness
 from monlab.pipeline import Run
 from monlab.redact import scrub_text
@@ -224,6 +225,20 @@ def _request_summary(run: Run) -> str:
     return f"{sent} {noun} in this run, all on the allowlist; {refused} refused before sending because they were not on it"
 
 
+def _replay_clock_note(run: Run) -> str | None:
+    """Return a warning when the replayed cassettes were recorded at different times, else None."""
+    if run.settings.mode != "replay":
+        return None
+    recorded = {source: replay.request_clock(run.settings, source, run.as_of) for source in run.settings.sources}
+    if len(set(recorded.values())) < 2:
+        return None
+    times = ", ".join(f"{source} {_utc_text(moment)}" for source, moment in recorded.items())
+    return (
+        f"the cassettes were recorded at different times ({times}); ages and freshness are measured from the "
+        "latest, so data from the older recordings looks older than it was"
+    )
+
+
 def build_report(run: Run) -> Report:
     freshness = freshness_table(run)
     alert_rows = active_alerts(run)
@@ -240,16 +255,19 @@ def build_report(run: Run) -> Report:
         "As of": _utc_text(run.as_of),
         "Mode": run.settings.mode,
         "Sources": ", ".join(run.settings.sources),
-        "Active critical alerts": str(int((sections[SECTIONS[0]]["Severity"] == "critical").sum())),
+        "Active critical and high alerts": str(len(sections[SECTIONS[0]])),
         "Other active alerts": f"{len(alert_rows) - silenced - len(sections[SECTIONS[0]])} (every active alert is in the xlsx sheet 'All active alerts')",
         "Silenced alerts": str(silenced),
-        "Down resources": str(len(sections[SECTIONS[1]])),
+        "Down or degraded resources": str(len(sections[SECTIONS[1]])),
         "Instances": str(len(sections[SECTIONS[2]])),
         "Stale or failed feeds": str(len(sections[SECTIONS[3]])),
         "Rejected records": str(rejected),
         "New drift fields": str(drifted),
         "Requests": _request_summary(run),
     }
+    note = _replay_clock_note(run)
+    if note:
+        summary["Replay note"] = note
     return Report(
         as_of=run.as_of, sources=run.settings.sources, sections=sections, freshness=freshness, summary=summary,
         all_alerts=alert_table(alert_rows, run.as_of),

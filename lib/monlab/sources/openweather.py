@@ -56,6 +56,9 @@ def _get(context: SourceContext, path: str, location: dict[str, Any], extra: dic
     }
     try:
         response = client.request("GET", path, params=params)
+    except AuthError as exc:
+        message = exc.args[0].split(": ", 1)[-1]
+        raise AuthError(NAME, f"{message}; check OPENWEATHER_API_KEY", endpoint=exc.endpoint, http_status=exc.http_status) from None
     except SourceUnavailable as exc:
         if exc.http_status != 429:
             raise
