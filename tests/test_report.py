@@ -69,3 +69,21 @@ def test_same_recording_time_has_no_note(make_settings):
     run = pipeline.open_run(make_settings())
     ingest_all(run)
     assert "Replay note" not in report.build_report(run).summary
+
+
+def test_xlsx_times_are_real_times(make_settings, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    run = pipeline.open_run(make_settings())
+    ingest_all(run)
+    path = report.write_report(run)["xlsx"]
+    sheet = load_workbook(path)["Top critical alerts"]
+    header = [cell.value for cell in sheet[1]]
+    started = header.index("Started (UTC)") + 1
+    assert sheet.cell(row=2, column=started).value == datetime(2026, 12, 1, 4, 25)
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref is not None
+    summary = {row[0].value: row[1].value for row in load_workbook(path)["Summary"].iter_rows(min_row=2)}
+    assert summary["Instances"] == 3

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from monlab.cache import alerts, instances, metrics, nodes, rejects, request_audit, run_log, schema_drift
@@ -282,15 +283,57 @@ def _scrubbed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda value: scrub_text(value) if isinstance(value, str) else value)
 
 
+UTC_TEXT_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+def _for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy with UTC time texts as real times, so a spreadsheet can sort and filter them.
+
+    Excel has no time zones, so the times are written as naive UTC and their header says "(UTC)".
+    """
+    frame = _scrubbed(frame)
+    for column in list(frame.columns):
+        values = frame[column]
+        texts = [value for value in values if isinstance(value, str) and value]
+        if not texts or not all(value.endswith(" UTC") for value in texts):
+            continue
+        parsed = pd.to_datetime(values.replace("", None), format=UTC_TEXT_FORMAT, errors="coerce")
+        if parsed.notna().sum() == len(texts):
+            frame[column] = parsed
+            frame = frame.rename(columns={column: f"{column} (UTC)"})
+    return frame
+
+
+def _summary_value(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _format_sheets(path: Path) -> None:
+    """Freeze each sheet's header row, add filters and size the columns to their content."""
+    workbook = load_workbook(path)
+    for sheet in workbook.worksheets:
+        sheet.freeze_panes = "A2"
+        if sheet.max_row > 1:
+            sheet.auto_filter.ref = sheet.dimensions
+        for cells in sheet.columns:
+            width = max(len(str(cell.value)) if cell.value is not None else 0 for cell in cells)
+            sheet.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 10), 80)
+            for cell in cells[1:]:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+    workbook.save(path)
+
+
 def write_xlsx(report: Report, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        summary = pd.DataFrame(list(report.summary.items()), columns=["Item", "Value"])
+        summary = pd.DataFrame([(item, _summary_value(value)) for item, value in report.summary.items()], columns=["Item", "Value"])
         _scrubbed(summary).to_excel(writer, sheet_name="Summary", index=False)
         for title, frame in report.sections.items():
-            _scrubbed(frame).to_excel(writer, sheet_name=_sheet_name(title), index=False)
-        _scrubbed(report.all_alerts).to_excel(writer, sheet_name="All active alerts", index=False)
-        report.freshness.to_excel(writer, sheet_name="Freshness", index=False)
+            _for_spreadsheet(frame).to_excel(writer, sheet_name=_sheet_name(title), index=False)
+        _for_spreadsheet(report.all_alerts).to_excel(writer, sheet_name="All active alerts", index=False)
+        _for_spreadsheet(report.freshness).to_excel(writer, sheet_name="Freshness", index=False)
+    _format_sheets(path)
 
 
 def cell_text(value) -> str:
