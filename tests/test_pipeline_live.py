@@ -33,7 +33,8 @@ def count(run, table) -> int:
     return run.cache.read(select(func.count()).select_from(table))[0]["count_1"]
 
 
-def test_live_run_reads_loopback_servers(make_settings):
+def live_run(make_settings):
+    """Run both default sources in live mode against cassette servers; return the run, outcomes and servers."""
     with serve_uptimerobot() as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
         settings = make_settings(
             mode="live",
@@ -46,6 +47,11 @@ def test_live_run_reads_loopback_servers(make_settings):
         )
         run = pipeline.open_run(settings)
         outcomes = pipeline.ingest(run, "monitoring") + pipeline.ingest(run, "performance")
+    return run, outcomes, uptime, weather
+
+
+def test_live_run_reads_loopback_servers(make_settings):
+    run, outcomes, _, _ = live_run(make_settings)
 
     assert [(outcome.source, outcome.status) for outcome in outcomes] == [("uptimerobot", "ok"), ("openweather", "ok")]
     assert count(run, nodes) == 6
@@ -55,19 +61,7 @@ def test_live_run_reads_loopback_servers(make_settings):
 
 
 def test_live_run_sends_credentials_only_to_their_api(make_settings):
-    with serve_uptimerobot() as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
-        settings = make_settings(
-            mode="live",
-            environ={
-                "UPTIMEROBOT_BASE_URL": uptime.url,
-                "OPENWEATHER_BASE_URL": weather.url,
-                "UPTIMEROBOT_API_KEY": UPTIME_KEY,
-                "OPENWEATHER_API_KEY": WEATHER_KEY,
-            },
-        )
-        run = pipeline.open_run(settings)
-        pipeline.ingest(run, "monitoring")
-        pipeline.ingest(run, "performance")
+    _, _, uptime, weather = live_run(make_settings)
 
     # The preflight probe (getAccountDetails), then one page of getMonitors.
     assert [request["path"] for request in uptime.received] == ["/v2/getAccountDetails", "/v2/getMonitors"]

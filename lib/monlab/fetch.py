@@ -1,7 +1,7 @@
 """The guarded HTTP client: allowlist, timeouts, retries with backoff, rate limits and an audit trail.
 
-Every request, and every redirect, is checked against the source's policy before a socket opens;
-a refusal raises ReadOnlyViolation and is recorded in the audit trail with outcome "refused".
+Every request, and every redirect, is checked against the source's policy before a socket opens.
+A refusal raises ReadOnlyViolation and is recorded in the audit trail with outcome "refused".
 Redirects are never followed blindly: each Location is checked like a new request.
 
 Retried: connection errors, timeouts (connect, each read, and one attempt's total time, so a body
@@ -140,9 +140,9 @@ def _seconds_until(header: str, now: float) -> float | None:
 def server_wait(response: requests.Response, now: float) -> float | None:
     """Return the wait a response requests, in seconds, or None when it names none.
 
-    Retry-After wins; then a rate limit reset (X-RateLimit-Reset, epoch seconds) counts when the
-    remaining quota is 0; then a GitHub secondary limit (rate limit headers, quota left, no
-    Retry-After) asks for at least a minute.
+    Retry-After comes first. Next, a rate limit reset (X-RateLimit-Reset, epoch seconds) counts when
+    the remaining quota is 0. Last, a GitHub secondary limit (rate limit headers, quota left, no
+    Retry-After) means a wait of at least a minute.
     """
     headers = response.headers
     retry_after = headers.get("Retry-After")
