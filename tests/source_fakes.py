@@ -14,6 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
+
+from monlab.redact import is_secret_name
+
 
 @dataclass
 class Received:
@@ -92,6 +96,40 @@ class FakeAPI:
                 pass
 
         return Handler
+
+
+def cassette_routes(path) -> dict[tuple[str, str], Route]:
+    """Return routes that serve a cassette's recorded responses.
+
+    A request gets the recorded response whose query matches its own once secret parameters are
+    left out, so each location or page gets its own body. A request that matches none gets the
+    responses of its (method, path) in recorded order.
+    """
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    recorded: dict[tuple[str, str], list] = {}
+    for interaction in document["interactions"]:
+        request, response = interaction["request"], interaction["response"]
+        parts = urlsplit(request["uri"])
+        headers = {name: ", ".join(values) for name, values in response["headers"].items()}
+        answer = (response["status"]["code"], headers, response["body"]["string"])
+        recorded.setdefault((request["method"], parts.path), []).append((_public_query(parse_qs(parts.query)), answer))
+    return {route: _matching_query(entries) for route, entries in recorded.items()}
+
+
+def _public_query(query: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name: values for name, values in query.items() if not is_secret_name(name)}
+
+
+def _matching_query(entries: list) -> Route:
+    fallback = in_turn(*(answer for _, answer in entries))
+
+    def route(request: Received):
+        for query, answer in entries:
+            if query == _public_query(request.query):
+                return answer
+        return fallback(request)
+
+    return route
 
 
 def always(status: int, body: Any, headers: dict[str, str] | None = None) -> Route:

@@ -6,27 +6,14 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import func, select
 
-from cassette_server import CassetteServer
 from components import PROJECT_DIR
 from monlab import pipeline
 from monlab.cache import alerts, instances, metrics, nodes
+from source_fakes import FakeAPI, cassette_routes
 
 CASSETTES = PROJECT_DIR / "cassettes"
 UPTIME_KEY = "ur-live-test-key-0001"
 WEATHER_KEY = "owm-live-test-key-0002"
-
-
-ACCOUNT_DETAILS = {
-    "status": {"code": 200, "message": "OK"},
-    "headers": {"Content-Type": ["application/json"]},
-    "body": {"string": '{"stat":"ok","account":{"email":"lab@example.com","monitor_limit":50}}'},
-}
-
-
-def serve_uptimerobot() -> CassetteServer:
-    server = CassetteServer(CASSETTES / "uptimerobot" / "normal.yaml")
-    server.extra[("POST", "/v2/getAccountDetails")] = ACCOUNT_DETAILS
-    return server
 
 
 def count(run, table) -> int:
@@ -35,7 +22,9 @@ def count(run, table) -> int:
 
 def live_run(make_settings):
     """Run both default sources in live mode against cassette servers; return the run, outcomes and servers."""
-    with serve_uptimerobot() as uptime, CassetteServer(CASSETTES / "openweather" / "normal.yaml") as weather:
+    uptime = FakeAPI(cassette_routes(CASSETTES / "uptimerobot" / "normal.yaml"))
+    weather = FakeAPI(cassette_routes(CASSETTES / "openweather" / "normal.yaml"))
+    with uptime, weather:
         settings = make_settings(
             mode="live",
             environ={
@@ -58,20 +47,22 @@ def test_live_run_reads_loopback_servers(make_settings):
     assert count(run, alerts) == 2
     assert count(run, instances) == 3
     assert count(run, metrics) == 56
+    temperatures = run.cache.read(select(metrics.c.entity_key, metrics.c.value).where(metrics.c.metric_name == "temperature"))
+    assert {row["entity_key"]: row["value"] for row in temperatures} == {"berlin": 2.8, "lagos": 27.4, "sydney": 24.1}
 
 
 def test_live_run_sends_credentials_only_to_their_api(make_settings):
     _, _, uptime, weather = live_run(make_settings)
 
     # The preflight probe (getAccountDetails), then one page of getMonitors.
-    assert [request["path"] for request in uptime.received] == ["/v2/getAccountDetails", "/v2/getMonitors"]
-    assert all(parse_qs(request["body"])["api_key"] == [UPTIME_KEY] for request in uptime.received)
+    assert [request.path for request in uptime.requests] == ["/v2/getAccountDetails", "/v2/getMonitors"]
+    assert all(parse_qs(request.body)["api_key"] == [UPTIME_KEY] for request in uptime.requests)
     # Three locations, each read for current weather, air pollution and One Call alerts.
-    assert sorted({request["path"] for request in weather.received}) == ["/data/2.5/air_pollution", "/data/2.5/weather", "/data/3.0/onecall"]
+    assert sorted({request.path for request in weather.requests}) == ["/data/2.5/air_pollution", "/data/2.5/weather", "/data/3.0/onecall"]
     # The preflight probe reads the weather of the first location once more.
-    assert len(weather.received) == 10
-    assert all(parse_qs(request["query"])["appid"] == [WEATHER_KEY] for request in weather.received)
-    assert all(UPTIME_KEY not in request["query"] + request["body"] for request in weather.received)
+    assert len(weather.requests) == 10
+    assert all(request.query["appid"] == [WEATHER_KEY] for request in weather.requests)
+    assert all(UPTIME_KEY not in str(request.query) + request.body for request in weather.requests)
 
 
 def test_live_run_without_key_is_blocked(make_settings):
