@@ -6,7 +6,7 @@ For N synthetic UptimeRobot monitors, three timings on one fresh SQLite file eac
 - monlab first write: contract mapping, hashing, redaction and the upsert of N new rows;
 - monlab unchanged refresh: the same N records again, which only refreshes freshness stamps.
 
-The result is the ratio of each monlab timing to the floor, so it holds across machines better than
+The result is the ratio of each monlab timing to the floor, so it compares across machines better than
 seconds do. Run: `.venv/bin/python bench/bench_cache_write.py [N] [REPEATS]`; results are printed
 and written to bench/results/cache_write.json.
 """

@@ -9,7 +9,7 @@ temporary database and is thrown away.
 Scenarios:
   normal       every read with the queries of data/config.yml
   query_error  the same, with lab/monlab_query_error.yml, whose second query is invalid PromQL, so
-               Prometheus answers it with HTTP 400 and errorType bad_data
+               Prometheus rejects it with HTTP 400 and errorType bad_data
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ def main(names: list[str]) -> int:
             continue
         notebook = nbformat.read(path, as_version=4)
         NotebookClient(notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-        # Execution timestamps change on every refresh and say nothing, so they are not stored.
+        # Execution timestamps change on every refresh and carry no information, so they are not stored.
         for cell in notebook.cells:
             cell.metadata.pop("execution", None)
         nbformat.write(notebook, path)

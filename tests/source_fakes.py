@@ -1,4 +1,4 @@
-"""A loopback HTTP server for the source tests: each route returns what the test tells it to.
+"""A loopback HTTP server for the source tests: each route returns the response the test sets.
 
 A route is (method, path) -> a function of the received request returning (status, headers, body);
 a body that is not str or bytes is sent as JSON. Every request is kept in `requests`, so a test
@@ -133,12 +133,12 @@ def _matching_query(entries: list) -> Route:
 
 
 def always(status: int, body: Any, headers: dict[str, str] | None = None) -> Route:
-    """Return a route that answers every request the same way."""
+    """Return a route that sends the same response to every request."""
     return lambda request: (status, dict(headers or {}), body)
 
 
 def in_turn(*answers: tuple[int, dict[str, str], Any]) -> Route:
-    """Return a route that sends the answers in order, repeating the last one."""
+    """Return a route that sends the responses in order, repeating the last one."""
     remaining = list(answers)
 
     def route(request: Received):
@@ -147,7 +147,7 @@ def in_turn(*answers: tuple[int, dict[str, str], Any]) -> Route:
     return route
 
 
-# Answers to the read-only probes the preflight checklist sends before a live run, so that tests
+# Responses to the read-only probes the preflight checklist sends before a live run, so that tests
 # of other endpoints need not list them.
 _PROBE_BODIES = {
     ("GET", "/rate_limit"): {"resources": {"core": {"limit": 5000, "remaining": 4999, "reset": 1796104800, "used": 1}}, "rate": {"limit": 5000, "remaining": 4999, "reset": 1796104800, "used": 1}},

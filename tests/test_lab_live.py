@@ -2,7 +2,7 @@
 
 The stack runs on its own ports with its own state directory, so it neither disturbs nor depends
 on a stack started with `make lab-up`. The cache must agree with what the servers' own APIs
-return when the test asks them directly right after the run.
+return when the test queries them directly right after the run.
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def test_github_not_modified_marks_incomplete(make_settings):
     writes = second.cache.read(select(run_log).where(run_log.c.run_id == second.run_id, run_log.c.step == "write"))
     statuses = {row["mapping_id"]: row["status"] for row in writes}
 
-    # A stored body stands in for a 304, so its stream is written as an incomplete read.
+    # A stored body replaces the empty 304 response, so its stream is written as an incomplete read.
     assert statuses["github.workflow_runs"] == "partial"
     assert statuses["github.dependabot_alerts"] == "partial"
     assert statuses["github.runners"] == "ok"

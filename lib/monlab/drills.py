@@ -72,7 +72,7 @@ class FlakyServer:
     """A loopback HTTP/1.1 server that responds to connection n with step n of its script.
 
     After the script runs out it responds with status 599, so a test that sends more requests than it planned
-    sees it. Use it as a context manager; `url` is its base URL.
+    gets a visible failure. Use it as a context manager, and `url` is its base URL.
     """
 
     def __init__(self, steps: Sequence[Step], *, host: str = "127.0.0.1"):

@@ -4,7 +4,7 @@ Each check is pass, warn or fail with a reason; any fail blocks every cache writ
 enabled source it checks that the credential is present and that the policy has a section for it.
 One request to the source's read-only probe endpoint then checks that the credential is accepted,
 that its scope is read-only where the API reports it, and that the server clock agrees with ours. In replay mode those network checks read the
-cassette instead and say "replay: from cassette".
+cassette instead and mark their reasons "replay: from cassette".
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def _value_forms(values: tuple[str, ...]) -> list[str]:
         if not value:
             continue
         forms.update({value, quote(value, safe=""), quote_plus(value)})
-    # Longest first, so that a secret that contains another is masked whole.
+    # Longer forms first, so that a secret that contains another is masked whole.
     return sorted(forms, key=len, reverse=True)
 
 

@@ -109,7 +109,7 @@ class GitHubReader:
                 endpoint=exc.endpoint, http_status=exc.http_status,
             ) from None
         except SourceError as exc:
-            # A deferred or failed request still tells how much quota is left.
+            # A deferred or failed request still reports how much quota is left.
             self._note_rate_limit_headers(exc.response_headers)
             raise
         self._note_rate_limit_headers(response.headers)
