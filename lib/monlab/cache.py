@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
@@ -52,15 +54,34 @@ def safe_url(url: str) -> str:
         return scrub_text(url)
 
 
+# Switching a new file to WAL needs an exclusive lock, and SQLite can return "database is locked"
+# for it at once, without waiting on busy_timeout, when another process opens the file at the
+# same moment. So the switch is retried for up to this many seconds.
+WAL_SWITCH_WAIT_S = 30.0
+
+
+def _switch_to_wal(cursor) -> None:
+    deadline = time.monotonic() + WAL_SWITCH_WAIT_S
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Let SQLAlchemy's "begin" event below start transactions, so they can be IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # The timeout comes first: switching to WAL itself waits when another writer holds the lock.
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
